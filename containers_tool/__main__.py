@@ -1,0 +1,3 @@
+from containers_tool.cli import main
+
+raise SystemExit(main())

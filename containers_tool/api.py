@@ -1,0 +1,148 @@
+"""Public entry points: `containers()`, `acontainers()` and the configurable `ContainersTool`."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+import weakref
+from typing import Any
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.dispatch import dispatch
+from containers_tool.errors import InvalidInputError
+from containers_tool.runtime import Runtime
+from containers_tool.settings import Settings
+
+_live: weakref.WeakSet[ContainersTool] = weakref.WeakSet()
+
+
+class ContainersTool:
+    """A configured tool instance that owns one session.
+
+    Ephemeral containers of its session are removed by `close()`, on leaving a `with` block, and
+    at normal interpreter exit; `persistent=true` containers survive.
+
+    Args:
+        settings: Settings; read from env and the user's YAML when omitted.
+        session_id: The session this instance owns; a fresh one when omitted.
+        runtime: An already connected runtime (tests, custom backends).
+        reap_on_exit: Remove this session's ephemeral containers on close / exit.
+        **overrides: Settings fields given explicitly (they beat env and YAML).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        session_id: str | None = None,
+        runtime: Runtime | None = None,
+        reap_on_exit: bool = True,
+        **overrides: Any,
+    ) -> None:
+        if session_id is not None and not lb.valid_session_id(session_id):
+            raise InvalidInputError(
+                f"session_id {session_id!r} is invalid.",
+                hint="Use 1-64 letters, digits, '_', '.' or '-'.",
+                field="session_id",
+            )
+        self.settings = settings or Settings(**overrides)
+        self.session_id = session_id or lb.new_session_id()
+        self.reap_on_exit = reap_on_exit
+        self._ctx = Context(self.settings, self.session_id, runtime)
+        self._closed = False
+        _live.add(self)
+
+    @property
+    def context(self) -> Context:
+        """The handler context (settings, runtime, session)."""
+        return self._ctx
+
+    def call(self, operation: str, **fields: Any) -> dict[str, object]:
+        """Runs one operation; returns the envelope and never raises."""
+        return dispatch(self._ctx, {"operation": operation, **fields})
+
+    def __call__(self, operation: str, **fields: Any) -> dict[str, object]:
+        return self.call(operation, **fields)
+
+    def call_dict(self, arguments: dict[str, Any]) -> dict[str, object]:
+        """Runs one call given as a dict (e.g. a model's tool-call arguments)."""
+        return dispatch(self._ctx, arguments)
+
+    async def acall(self, operation: str, **fields: Any) -> dict[str, object]:
+        """Async twin of `call`: runs in a worker thread, so the event loop stays free."""
+        return await asyncio.to_thread(self.call, operation, **fields)
+
+    def close(self) -> list[str]:
+        """Ends the session: removes its ephemeral containers (if reaping) and disconnects.
+
+        Returns:
+            Names of the containers removed.
+        """
+        if self._closed:
+            return []
+        self._closed = True
+        removed: list[str] = []
+        if self.reap_on_exit and self._ctx.connected:
+            from containers_tool.handlers.lifecycle import reap_session
+
+            removed = reap_session(self._ctx)
+        self._ctx.close()
+        return removed
+
+    def __enter__(self) -> ContainersTool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_default: ContainersTool | None = None
+_default_lock = threading.Lock()
+
+
+def default_tool() -> ContainersTool:
+    """Returns the process-wide tool used by `containers()` (built on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = ContainersTool()
+    return _default
+
+
+def containers(operation: str, **fields: Any) -> dict[str, object]:
+    """The tool: `containers(operation="create", ...)` returns a JSON-ready envelope, never raises.
+
+    Args:
+        operation: One of the operations in tool-schema.json.
+        **fields: That operation's fields.
+    """
+    try:
+        tool = default_tool()
+    except Exception as exc:  # noqa: BLE001 - e.g. a broken settings file; still an envelope
+        from containers_tool.envelope import fail
+        from containers_tool.errors import ToolError
+
+        err = (
+            exc
+            if isinstance(exc, ToolError)
+            else InvalidInputError(
+                f"Settings could not be loaded: {str(exc).splitlines()[0]}",
+                hint="Fix CONTAINERS_TOOL_* variables or the config YAML.",
+            )
+        )
+        return fail(operation, err)
+    return tool.call(operation, **fields)
+
+
+async def acontainers(operation: str, **fields: Any) -> dict[str, object]:
+    """Async twin of `containers()`."""
+    return await asyncio.to_thread(containers, operation, **fields)
+
+
+@atexit.register
+def _close_all() -> None:
+    for tool in list(_live):
+        tool.close()

@@ -1,0 +1,143 @@
+"""Tar packing and safe unpacking for copy_in / copy_out."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from containers_tool.errors import InvalidInputError, PolicyDeniedError
+
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A tar archive ready to stream, and what it holds."""
+
+    file: IO[bytes]
+    files: int
+    size: int
+
+    def chunks(self, size: int = 256 * 1024) -> Iterator[bytes]:
+        """Streams the archive."""
+        self.file.seek(0)
+        while chunk := self.file.read(size):
+            yield chunk
+
+
+def pack(source: Path, arcname: str, uid: int | None, gid: int | None) -> Packed:
+    """Packs a host file or directory as `arcname`, owned by uid:gid inside the archive.
+
+    Symlinks are stored as links, never followed; memory use is bounded (spools to disk).
+    """
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    files = total = 0
+
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        nonlocal files, total
+        if uid is not None:
+            info.uid, info.uname = uid, ""
+        if gid is not None:
+            info.gid, info.gname = gid, ""
+        if info.isfile():
+            files += 1
+            total += info.size
+        return info
+
+    with tarfile.open(fileobj=spool, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(str(source), arcname=arcname, recursive=True, filter=owned)
+    return Packed(spool, files, total)
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (for streaming tar extraction)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._buf:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._buf = nxt
+        n = min(len(buffer), len(self._buf))
+        buffer[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def unpack(chunks: Iterator[bytes], destination: Path, into_dir: bool) -> tuple[int, int]:
+    """Extracts a tar stream from the engine to the host, refusing anything unsafe.
+
+    The archive's top-level item lands at `destination` (renamed), or inside it when `into_dir`.
+    Extraction goes to a private directory first, so a refused archive leaves nothing behind.
+    Ownership on the host is never changed (tarfile's "data" filter drops owners).
+
+    Returns:
+        Files and bytes extracted.
+
+    Raises:
+        PolicyDeniedError: A member would land outside the destination, or is a device.
+        InvalidInputError: The destination's parent does not exist.
+    """
+    parent = destination if into_dir else destination.parent
+    if not parent.is_dir():
+        raise InvalidInputError(
+            f"Host directory {str(parent)!r} does not exist.",
+            hint="Create it first or pick an existing directory.",
+            field="destination",
+        )
+    staging = Path(tempfile.mkdtemp(prefix=".containers-tool-", dir=parent))
+    files = total = 0
+    top: str | None = None
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(ChunkReader(chunks)), mode="r|") as tar:
+            for member in tar:
+                try:
+                    safe = tarfile.data_filter(member, str(staging))
+                except tarfile.FilterError as exc:
+                    raise PolicyDeniedError(
+                        f"Archive member {member.name!r} was refused: {exc}.",
+                        hint="Copy a path without links or entries that point outside it.",
+                        field="source",
+                    ) from exc
+                parts = PurePosixPath(safe.name).parts
+                top = top or parts[0]
+                if parts[0] != top:
+                    raise PolicyDeniedError(
+                        f"Archive member {member.name!r} is outside the copied item.",
+                        hint="Copy one file or directory at a time.",
+                        field="source",
+                    )
+                tar.extract(safe, str(staging), filter="data")
+                if safe.isfile():
+                    files += 1
+                    total += safe.size
+        if top is None:
+            raise InvalidInputError(
+                "The archive was empty.", hint="Check the source path.", field="source"
+            )
+        _place(staging / top, destination / top if into_dir else destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return files, total
+
+
+def _place(staged: Path, target: Path) -> None:
+    if staged.is_dir() and target.is_dir():
+        shutil.copytree(staged, target, dirs_exist_ok=True, symlinks=True)
+    else:
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        staged.replace(target)

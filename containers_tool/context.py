@@ -1,0 +1,96 @@
+"""Per-tool state shared by handlers: settings, the lazily connected runtime, the session."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass
+
+from containers_tool import labels as lb
+from containers_tool.errors import NotFoundError
+from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A managed container, resolved once: labels never change after creation."""
+
+    id: str
+    name: str
+    workdir: str
+    user: str
+
+
+class Context:
+    """What a handler may use. Only the runtime adapter knows which engine it is.
+
+    Args:
+        settings: Resolved settings.
+        session_id: The session this tool instance owns.
+        runtime: An already connected runtime (else connected on first use).
+    """
+
+    def __init__(self, settings: Settings, session_id: str, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.session_id = session_id
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._refs: dict[str, Ref] = {}
+
+    @property
+    def runtime(self) -> Runtime:
+        """The engine adapter, connected on first use.
+
+        Raises:
+            RuntimeUnavailableError: No engine answers.
+        """
+        if self._runtime is None:
+            with self._lock:
+                if self._runtime is None:
+                    self._runtime = get_runtime(self.settings)
+        return self._runtime
+
+    @property
+    def connected(self) -> bool:
+        """Tells whether the runtime has been connected."""
+        return self._runtime is not None
+
+    def close(self) -> None:
+        """Closes the runtime connection."""
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    def resolve(self, container: str, field: str = "container") -> Ref:
+        """Returns the managed container named `container`; others are invisible.
+
+        Raises:
+            NotFoundError: No container by that name, or one the tool did not make.
+        """
+        cached = self._refs.get(container)
+        if cached is not None:
+            return cached
+        try:
+            info = self.runtime.inspect_container(container)
+        except NotFoundError:
+            info = None
+        if info is None or not lb.is_managed(info.labels):
+            raise self.not_found(container, field)
+        ref = Ref(info.id, info.name, info.workdir or "/", info.user)
+        self._refs[container] = ref
+        return ref
+
+    def forget(self, container: str) -> None:
+        """Drops a cached resolution (after destroy, or when the engine no longer knows it)."""
+        self._refs.pop(container, None)
+        for key in [k for k, v in self._refs.items() if container in (v.name, v.id)]:
+            self._refs.pop(key, None)
+
+    def not_found(self, container: str, field: str = "container") -> NotFoundError:
+        """Builds the not_found error for a container, naming close matches."""
+        names = [c.name for c in self.runtime.list_containers(lb.managed_filter())]
+        close = difflib.get_close_matches(container, names, n=3, cutoff=0.5)
+        hint = "Call list to see the containers this tool manages"
+        hint += f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
+        return NotFoundError(f"No managed container named {container!r}.", hint=hint, field=field)

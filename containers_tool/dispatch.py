@@ -1,0 +1,152 @@
+"""The operation registry: validate each call, route it to its handler, wrap the envelope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import jsonschema
+from pydantic import BaseModel, ValidationError
+
+from containers_tool.context import Context
+from containers_tool.envelope import fail, ok
+from containers_tool.errors import InternalError, InvalidInputError, ToolError
+
+log = logging.getLogger("containers_tool")
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Any, Context], dict[str, object]]
+
+FIELD_HINTS = {
+    "memory_limit": 'Use a number with a unit, e.g. "512m" or "2g".',
+    "name": "Use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit.",
+    "session_id": "Use 1-64 letters, digits, '_', '.' or '-'.",
+    "command": 'Pass a shell string ("ls -la") or an argv list (["ls", "-la"]).',
+    "user": 'Use "uid", "uid:gid" or a user name in the image.',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation: its name, input model and handler."""
+
+    name: str
+    model: type[BaseModel]
+    handler: Handler
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(
+    name: str, model: type[M]
+) -> Callable[[Callable[[M, Context], dict[str, object]]], Handler]:
+    """Registers a handler for `name`, taking `model` as input."""
+
+    def register(fn: Callable[[M, Context], dict[str, object]]) -> Handler:
+        OPERATIONS[name] = Operation(name, model, fn)
+        return fn
+
+    return register
+
+
+def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputError:
+    from containers_tool.schema import allowed_fields
+
+    path = [str(p) for p in error.absolute_path]
+    field = path[0] if path else None
+    if error.validator == "enum" and field == "operation":
+        names = ", ".join(sorted(OPERATIONS))
+        return InvalidInputError(
+            f"Unknown operation {error.instance!r}.",
+            hint=f"Use one of: {names}.",
+            field="operation",
+        )
+    if error.validator in ("propertyNames", "additionalProperties"):
+        allowed = allowed_fields(op)
+        bad = error.instance if error.validator == "propertyNames" else None
+        if bad is None:
+            extra = error.message.split("'")
+            bad = extra[1] if len(extra) > 1 else "?"
+        return InvalidInputError(
+            f"Unknown field {bad!r} for operation {op!r}.",
+            hint=f"Allowed fields: {', '.join(allowed)}.",
+            field=str(bad),
+        )
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else None
+        return InvalidInputError(
+            f"Operation {op!r} needs the field {missing!r}.",
+            hint=f"Add {missing!r}; allowed fields: {', '.join(allowed_fields(op))}.",
+            field=missing,
+        )
+    message = error.message if len(error.message) < 200 else error.message[:200] + "…"
+    return InvalidInputError(
+        f"Field {field!r} is invalid: {message}.",
+        hint=FIELD_HINTS.get(field or "", "Fix that field and call again (see tool-schema.json)."),
+        field=field,
+    )
+
+
+def _model_error(exc: ValidationError) -> InvalidInputError:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    field = loc[0] if loc else None
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    where = ".".join(loc) if loc else "input"
+    return InvalidInputError(
+        f"{msg}." if msg.startswith(where) else f"{where}: {msg}.",
+        hint=FIELD_HINTS.get(field or "", "Fix that field and call again (see tool-schema.json)."),
+        field=field,
+    )
+
+
+def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
+    """Validates one call against the tool schema and its model, runs it; never raises.
+
+    Args:
+        ctx: The tool's context.
+        arguments: `{"operation": ..., **fields}`.
+
+    Returns:
+        The success or failure envelope.
+    """
+    op = arguments.get("operation") if isinstance(arguments, Mapping) else None
+    op_name = op if isinstance(op, str) else "unknown"
+    try:
+        if not isinstance(arguments, Mapping):
+            raise InvalidInputError(
+                "The call must be an object.", hint='Pass {"operation": ..., ...}.', field=None
+            )
+        from containers_tool.schema import validator
+
+        error = next(iter(sorted(validator().iter_errors(dict(arguments)), key=_rank)), None)
+        if error is not None:
+            raise _schema_error(error, op_name)
+        spec = OPERATIONS[op_name]
+        fields = {k: v for k, v in arguments.items() if k != "operation"}
+        try:
+            args = spec.model.model_validate(fields)
+        except ValidationError as exc:
+            raise _model_error(exc) from None
+        return ok(op_name, spec.handler(args, ctx))
+    except ToolError as exc:
+        return fail(op_name, exc)
+    except Exception:
+        log.exception("operation %s failed unexpectedly", op_name)
+        return fail(
+            op_name,
+            InternalError(
+                f"Operation {op_name!r} failed unexpectedly inside the tool.",
+                hint="Retry once; if it fails again, call preflight and report the log.",
+            ),
+        )
+
+
+def _rank(error: jsonschema.ValidationError) -> tuple[int, int]:
+    # Report the operation first, then unknown fields, then missing ones, then values.
+    order = {"enum": 0, "propertyNames": 1, "additionalProperties": 1, "required": 2}
+    on_operation = 0 if list(error.absolute_path)[:1] == ["operation"] else 1
+    return (on_operation, order.get(str(error.validator), 3))

@@ -1,0 +1,90 @@
+"""Result envelopes and bounded output: everything an LLM reads passes through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from containers_tool.errors import ToolError
+
+#: Default bytes kept of one output stream (head and tail together).
+DEFAULT_OUTPUT_LIMIT = 16_000
+
+
+def ok(operation: str, payload: dict[str, object]) -> dict[str, object]:
+    """Builds a success envelope: `{"ok": true, "operation": ..., **payload}`."""
+    return {"ok": True, "operation": operation, **payload}
+
+
+def fail(operation: str, error: ToolError) -> dict[str, object]:
+    """Builds a failure envelope from a ToolError."""
+    return {"ok": False, "operation": operation, "error": error.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Bounded:
+    """Text cut to a limit, keeping head and tail."""
+
+    text: str
+    truncated: bool
+    total_bytes: int
+
+
+def bounded(data: bytes, limit: int = DEFAULT_OUTPUT_LIMIT) -> Bounded:
+    """Decodes `data`, keeping at most `limit` bytes: the head and the tail, with a marker between.
+
+    Args:
+        data: Raw output bytes.
+        limit: Bytes to keep in all; half from the start, half from the end.
+
+    Returns:
+        The text, whether it was cut, and the full size in bytes.
+    """
+    total = len(data)
+    if total <= limit:
+        return Bounded(data.decode("utf-8", "replace"), False, total)
+    half = max(limit // 2, 1)
+    head = data[:half].decode("utf-8", "ignore")
+    tail = data[-half:].decode("utf-8", "ignore")
+    omitted = total - 2 * half
+    return Bounded(f"{head}\n… [{omitted:,} bytes omitted] …\n{tail}", True, total)
+
+
+class HeadTail:
+    """Keeps the head and tail of a stream without holding all of it (bounded memory).
+
+    Args:
+        limit: Bytes to keep in all; half from the start, half from the end.
+    """
+
+    __slots__ = ("_half", "_head", "_tail", "total")
+
+    def __init__(self, limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+        self._half = max(limit // 2, 1)
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Appends a chunk of the stream."""
+        self.total += len(chunk)
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self._tail += chunk
+            if len(self._tail) > 2 * self._half:
+                del self._tail[: len(self._tail) - self._half]
+
+    def result(self) -> Bounded:
+        """Returns the kept text, with a marker where bytes were dropped."""
+        tail = (
+            bytes(self._tail[-self._half :]) if self.total > 2 * self._half else bytes(self._tail)
+        )
+        kept = len(self._head) + len(tail)
+        if kept >= self.total:
+            return Bounded((bytes(self._head) + tail).decode("utf-8", "replace"), False, self.total)
+        head = bytes(self._head).decode("utf-8", "ignore")
+        omitted = self.total - kept
+        tail_text = tail.decode("utf-8", "ignore")
+        return Bounded(f"{head}\n… [{omitted:,} bytes omitted] …\n{tail_text}", True, self.total)

@@ -1,0 +1,82 @@
+"""exec and exec_interactive_hint."""
+
+from __future__ import annotations
+
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import NotFoundError
+from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
+from containers_tool.models import ExecHintInput, ExecInput
+from containers_tool.runtime.base import ExecRequest, ExecResult
+
+ROOT = "0:0"
+
+
+def shell_argv(command: str | list[str]) -> list[str]:
+    """A shell string runs under /bin/sh -c; an argv list runs as is, never re-split."""
+    return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+
+
+def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
+    """Runs a request in a managed container, re-resolving once if the engine forgot it."""
+    ref = ctx.resolve(container)
+    try:
+        return ctx.runtime.exec_command(ref.id, req)
+    except NotFoundError:
+        ctx.forget(container)
+        raise ctx.not_found(container) from None
+
+
+@operation("exec", ExecInput)
+def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
+    """Runs a command to completion; non-zero exit is data, a timeout kills it in the container."""
+    timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)
+    req = ExecRequest(
+        argv=shell_argv(args.command),
+        env=args.env,
+        workdir=args.workdir,
+        user=ROOT if args.as_root else None,
+        timeout_s=timeout,
+        output_limit=args.max_output or ctx.settings.output_limit,
+    )
+    result = run(ctx, args.container, req)
+    payload: dict[str, object] = {
+        "exit_code": result.exit_code,
+        "stdout": result.stdout.text,
+        "stderr": result.stderr.text,
+        "timed_out": result.timed_out,
+        "duration_ms": result.duration_ms,
+        "truncated": result.stdout.truncated or result.stderr.truncated,
+        "stdout_bytes": result.stdout.total_bytes,
+        "stderr_bytes": result.stderr.total_bytes,
+    }
+    if result.timed_out:
+        payload["hint"] = (
+            f"Killed after {timeout:g}s with its child processes; pass a larger timeout "
+            "or run it in the background."
+        )
+    elif payload["truncated"]:
+        payload["hint"] = (
+            "Output was cut (head and tail kept); redirect to a file and read parts of it."
+        )
+    return payload
+
+
+@operation("exec_interactive_hint", ExecHintInput)
+def exec_interactive_hint(args: ExecHintInput, ctx: Context) -> dict[str, object]:
+    """Returns the line a human pastes to get a shell, as the mapped user in the workdir."""
+    ref = ctx.resolve(args.container)
+    probe = run(
+        ctx, args.container, ExecRequest(argv=["/bin/sh", "-c", "command -v bash"], timeout_s=10)
+    )
+    shell = "bash" if probe.exit_code == 0 else "sh"
+    return {
+        "command": connect_command(ctx, ref.name, ref.user or None, ref.workdir),
+        "shell": shell,
+        "user": ref.user,
+        "workdir": ref.workdir,
+        "note": f"Interactive {shell}; exit the shell to hand control back.",
+    }
+
+
+__all__ = ["INTERACTIVE_SHELL", "exec_", "exec_interactive_hint", "run", "shell_argv"]

@@ -1,0 +1,85 @@
+"""copy_in and copy_out: tar streams through the engine API, never a shell string."""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from pathlib import Path
+
+from containers_tool.archive import pack, unpack
+from containers_tool.context import Context, Ref
+from containers_tool.dispatch import operation
+from containers_tool.errors import NotFoundError
+from containers_tool.handlers.exec import run
+from containers_tool.models import CopyInInput, CopyOutInput
+from containers_tool.runtime.base import ExecRequest
+
+
+def _container_path(ref: Ref, path: str) -> str:
+    joined = posixpath.normpath(posixpath.join(ref.workdir or "/", path))
+    return joined + "/" if path.endswith("/") and joined != "/" else joined
+
+
+def _owner(user: str) -> tuple[int | None, int | None]:
+    uid, _, gid = user.partition(":")
+    if not uid.isdigit():
+        return None, None
+    return int(uid), int(gid) if gid.isdigit() else int(uid)
+
+
+@operation("copy_in", CopyInInput)
+def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
+    """Copies a host file or directory into the container, owned by the mapped user."""
+    ref = ctx.resolve(args.container)
+    source = Path(args.source).expanduser()
+    if not source.exists() and not source.is_symlink():
+        raise NotFoundError(
+            f"Host path {args.source!r} does not exist.",
+            hint="Pass an existing host file or directory.",
+            field="source",
+        )
+    target = _container_path(ref, args.destination)
+    if target.endswith("/"):
+        parent, name = target.rstrip("/") or "/", source.resolve().name
+    else:
+        parent, name = posixpath.dirname(target) or "/", posixpath.basename(target)
+    uid, gid = _owner(ref.user)
+    packed = pack(source, name, uid, gid)
+    with contextlib.closing(packed.file):
+        try:
+            ctx.runtime.put_archive(ref.id, parent, packed.chunks())
+        except NotFoundError:
+            # The parent directory is missing: make it as the mapped user, then retry once.
+            made = run(ctx, args.container, ExecRequest(argv=["mkdir", "-p", parent], timeout_s=30))
+            if made.exit_code != 0:
+                raise NotFoundError(
+                    f"Cannot create {parent!r} in the container: {made.stderr.text.strip()}",
+                    hint="Pick a destination under the workdir, or use as_root with exec first.",
+                    field="destination",
+                ) from None
+            ctx.runtime.put_archive(ref.id, parent, packed.chunks())
+    return {
+        "files": packed.files,
+        "bytes": packed.size,
+        "destination": posixpath.join(parent, name),
+    }
+
+
+@operation("copy_out", CopyOutInput)
+def copy_out(args: CopyOutInput, ctx: Context) -> dict[str, object]:
+    """Copies a file or directory out of the container; refuses members outside the destination."""
+    ref = ctx.resolve(args.container)
+    source = _container_path(ref, args.source).rstrip("/") or "/"
+    destination = Path(args.destination).expanduser().absolute()
+    into_dir = args.destination.endswith("/") or destination.is_dir()
+    try:
+        chunks = ctx.runtime.get_archive(ref.id, source)
+    except NotFoundError:
+        raise NotFoundError(
+            f"Path {source!r} does not exist in container {ref.name!r}.",
+            hint="Check the path with exec (ls).",
+            field="source",
+        ) from None
+    files, size = unpack(chunks, destination, into_dir)
+    placed = destination / posixpath.basename(source) if into_dir else destination
+    return {"files": files, "bytes": size, "destination": str(placed)}

@@ -1,0 +1,302 @@
+"""create, list, status, destroy, destroy_all: containers whose only record is their labels."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import secrets
+import shlex
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from containers_tool import labels as lb
+from containers_tool import policy
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
+from containers_tool.models import (
+    CreateInput,
+    DestroyAllInput,
+    DestroyInput,
+    ListInput,
+    StatusInput,
+)
+from containers_tool.runtime.base import ContainerInfo, ContainerSpec
+
+#: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
+KEEP_ALIVE = ("sleep", "infinity")
+#: What a human's shell runs: bash where the image has it, else sh.
+INTERACTIVE_SHELL = (
+    "/bin/sh",
+    "-c",
+    "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi",
+)
+#: Directories whose ownership the tool never changes, even when one is the workdir.
+SYSTEM_DIRS = frozenset(
+    {
+        "/",
+        "/tmp",  # noqa: S108 - a name to protect, not a file to write
+        "/root",
+        "/home",
+        "/usr",
+        "/etc",
+        "/var",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/opt",
+        "/srv",
+        "/proc",
+        "/sys",
+        "/dev",
+        "/run",
+        "/boot",
+        "/mnt",
+        "/media",
+    }
+)
+
+
+def connect_command(ctx: Context, name: str, user: str | None, workdir: str | None) -> str:
+    """Returns the shell line that hands the container to a human."""
+    argv = ctx.runtime.shell_command(name, user=user, workdir=workdir, shell=INTERACTIVE_SHELL)
+    return shlex.join(argv)
+
+
+def _step(step: str, status: str, detail: str) -> dict[str, object]:
+    return {"step": step, "status": status, "detail": detail}
+
+
+def _ensure_image(ctx: Context, image: str, explicit: bool) -> dict[str, object]:
+    if ctx.runtime.image_exists(image):
+        return _step("image", "success", f"{image} present locally")
+    if ctx.settings.pull == "never":
+        raise NotFoundError(
+            f"Image {image!r} is not present and pulling is disabled.",
+            hint="Load the image, or set image_overrides to a local image.",
+            field="image" if explicit else None,
+        )
+    ctx.runtime.pull_image(image)
+    return _step("image", "success", f"pulled {image}")
+
+
+def _owned_dir_tar(path: str, user: str) -> bytes | None:
+    uid, _, gid = user.partition(":")
+    if not uid.isdigit() or int(uid) == 0:
+        return None
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(path.strip("/"))
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        info.uid = int(uid)
+        info.gid = int(gid) if gid.isdigit() else int(uid)
+        tar.addfile(info)
+    return buf.getvalue()
+
+
+@operation("create", CreateInput)
+def create(args: CreateInput, ctx: Context) -> dict[str, object]:
+    """Creates and starts a container with limits, labels and the mapped user."""
+    settings = ctx.settings
+    name = args.name or f"ct-{secrets.token_hex(4)}"
+    image = settings.resolve_image(args.image or settings.default_image)
+    workdir = args.workdir or settings.workdir
+    user = args.user or policy.host_user()
+    policy.check_privileged(args, settings)
+    memory, nano_cpus, pids = policy.resource_limits(args, settings)
+    mounts = policy.mounts(args, workdir, Path.cwd(), settings)
+    user_labels = lb.user_labels(args.labels)
+    session = args.session_id or ctx.session_id
+    labels = {
+        **user_labels,
+        lb.MANAGED_BY: lb.MANAGER,
+        lb.SESSION: session,
+        lb.PURPOSE: "none",
+        lb.PERSISTENT: str(args.persistent).lower(),
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        lb.WORKDIR: workdir,
+    }
+    steps = [_ensure_image(ctx, image, explicit=args.image is not None)]
+    spec = ContainerSpec(
+        name=name,
+        image=image,
+        command=KEEP_ALIVE,
+        labels=labels,
+        env=dict(args.env),
+        workdir=workdir,
+        user=user,
+        mounts=mounts,
+        ports=policy.ports(args),
+        network=args.network,
+        memory_bytes=memory,
+        nano_cpus=nano_cpus,
+        pids_limit=pids,
+        privileged=args.privileged,
+        hostname=name[:63],
+    )
+    with ExitStack() as undo:
+        try:
+            cid = ctx.runtime.create_container(spec)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"A container named {name!r} already exists.",
+                hint="Pick another name, or call destroy on the old one if it is yours.",
+                field="name",
+            ) from exc
+        except NotFoundError as exc:
+            field = "network" if "network" in exc.message.lower() else "image"
+            raise NotFoundError(
+                exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
+            ) from exc
+        undo.callback(ctx.runtime.remove_container, cid)
+        mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
+        owned = None if mounted or workdir in SYSTEM_DIRS else _owned_dir_tar(workdir, user)
+        if owned is not None:
+            # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
+            ctx.runtime.put_archive(cid, "/", owned)
+            steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
+        ctx.runtime.start_container(cid)
+        info = ctx.runtime.inspect_container(cid) if spec.ports else None
+        if info is not None and info.state != "running":
+            raise ConflictError(
+                f"Container {name!r} stopped right after starting (exit {info.exit_code}).",
+                hint="Check the image has /bin/sh and sleep; try another image.",
+                field="image",
+            )
+        undo.pop_all()
+    steps.append(_step("start", "success", f"running as {user} in {workdir}"))
+    result: dict[str, object] = {
+        "container": name,
+        "id": cid[:12],
+        "image": image,
+        "runtime": ctx.runtime.name,
+        "workdir": workdir,
+        "user": user,
+        "session_id": session,
+        "persistent": args.persistent,
+        "connect": connect_command(ctx, name, user, workdir),
+        "provisioning": steps,
+    }
+    if info is not None:
+        result["ports"] = _ports(info)
+    return result
+
+
+def _ports(info: ContainerInfo) -> list[dict[str, object]]:
+    return [
+        {
+            "container": p.container_port,
+            "host": p.host_port,
+            "host_ip": p.host_ip,
+            "protocol": p.protocol,
+        }
+        for p in info.ports
+    ]
+
+
+def _row(info: ContainerInfo) -> dict[str, object]:
+    return {
+        "name": info.name,
+        "status": info.state,
+        "image": info.image,
+        "purpose": info.labels.get(lb.PURPOSE, "none"),
+        "session_id": info.labels.get(lb.SESSION),
+        "persistent": info.labels.get(lb.PERSISTENT) == "true",
+        "created": info.labels.get(lb.CREATED) or info.created,
+    }
+
+
+@operation("list", ListInput)
+def list_(args: ListInput, ctx: Context) -> dict[str, object]:
+    """Lists managed containers, optionally one session's."""
+    rows = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
+    rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""))
+    return {"containers": [_row(i) for i in rows], "count": len(rows)}
+
+
+@operation("status", StatusInput)
+def status(args: StatusInput, ctx: Context) -> dict[str, object]:
+    """Shows a managed container's state, limits, ports, mounts and networks."""
+    ref = ctx.resolve(args.container)
+    try:
+        info = ctx.runtime.inspect_container(ref.id)
+    except NotFoundError:
+        ctx.forget(args.container)
+        raise ctx.not_found(args.container) from None
+    return {
+        "container": info.name,
+        "id": info.id[:12],
+        "state": info.state,
+        "exit_code": info.exit_code,
+        "image": info.image,
+        "runtime": ctx.runtime.name,
+        "user": info.user,
+        "workdir": info.workdir,
+        "purpose": info.labels.get(lb.PURPOSE, "none"),
+        "session_id": info.labels.get(lb.SESSION),
+        "persistent": info.labels.get(lb.PERSISTENT) == "true",
+        "created": info.labels.get(lb.CREATED) or info.created,
+        "started_at": info.started_at,
+        "ports": _ports(info),
+        "mounts": [
+            {"source": m.source, "target": m.target, "read_only": m.read_only} for m in info.mounts
+        ],
+        "networks": list(info.networks),
+        "labels": lb.visible_labels(info.labels),
+        # Names only: values may be secrets and never leave the engine through this tool.
+        "env_names": sorted(n for n in info.env_names if n not in ("PATH", "HOSTNAME", "HOME")),
+        "resources": {
+            "memory_bytes": info.memory_bytes,
+            "cpus": info.nano_cpus / 1e9 if info.nano_cpus else None,
+            "pids_limit": info.pids_limit,
+            "privileged": info.privileged,
+        },
+        "connect": connect_command(ctx, info.name, info.user or None, info.workdir or None),
+    }
+
+
+def remove(ctx: Context, name: str, cid: str) -> None:
+    """Removes a managed container and forgets it."""
+    ctx.runtime.remove_container(cid)
+    ctx.forget(name)
+
+
+@operation("destroy", DestroyInput)
+def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
+    """Kills and removes one managed container."""
+    ref = ctx.resolve(args.container)
+    remove(ctx, ref.name, ref.id)
+    return {"destroyed": [ref.name]}
+
+
+def destroy_many(ctx: Context, infos: list[ContainerInfo]) -> list[str]:
+    """Removes containers in parallel; returns the names removed."""
+    if not infos:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
+        list(pool.map(lambda i: remove(ctx, i.name, i.id), infos))
+    return sorted(i.name for i in infos)
+
+
+@operation("destroy_all", DestroyAllInput)
+def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
+    """Removes every managed container (persistent ones too), or one session's."""
+    if not args.confirm:
+        raise InvalidInputError(
+            "destroy_all removes many containers and needs confirm: true.",
+            hint="Call list first; then pass confirm: true (and session_id to limit it).",
+            field="confirm",
+        )
+    infos = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
+    return {"destroyed": destroy_many(ctx, infos)}
+
+
+def reap_session(ctx: Context) -> list[str]:
+    """Removes the ephemeral containers of the context's own session (at shutdown)."""
+    with contextlib.suppress(Exception):
+        infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
+        return destroy_many(ctx, [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"])
+    return []

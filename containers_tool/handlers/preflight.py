@@ -1,0 +1,53 @@
+"""preflight: is an engine reachable and usable, and what to do if not."""
+
+from __future__ import annotations
+
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import ToolError
+from containers_tool.models import PreflightInput
+
+
+def _check(name: str, passed: bool, detail: str, fix: str = "") -> dict[str, object]:
+    return {"name": name, "passed": passed, "detail": detail, "fix": "" if passed else fix}
+
+
+@operation("preflight", PreflightInput)
+def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
+    """Checks the engine, its version and the default image; never fails, reports `ready`."""
+    checks: list[dict[str, object]] = []
+    try:
+        info = ctx.runtime.info()
+    except ToolError as exc:
+        checks.append(_check("engine", False, exc.message, exc.hint))
+        return {"ready": False, "runtime": None, "version": None, "checks": checks}
+    checks.append(_check("engine", True, f"{info.name} {info.version} at {info.endpoint}"))
+    image = ctx.settings.resolve_image(ctx.settings.default_image)
+    present = ctx.runtime.image_exists(image)
+    checks.append(
+        _check(
+            "default_image",
+            present or ctx.settings.pull == "missing",
+            f"{image} is {'present' if present else 'not present; create will pull it'}",
+            f"Make {image} available or set default_image / image_overrides in settings.",
+        )
+    )
+    checks.append(
+        _check(
+            "rootless",
+            True,
+            "rootless engine"
+            if info.rootless
+            else "rootful engine; containers are still unprivileged and limited by default",
+        )
+    )
+    ready = all(bool(c["passed"]) for c in checks)
+    return {
+        "ready": ready,
+        "runtime": info.name,
+        "version": info.version,
+        "api_version": info.api_version,
+        "endpoint": info.endpoint,
+        "session_id": ctx.session_id,
+        "checks": checks,
+    }

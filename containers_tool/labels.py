@@ -1,0 +1,64 @@
+"""Label keys that mark what the tool made; the engine is the only record of it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+
+from containers_tool.errors import InvalidInputError
+
+PREFIX = "io.containers-tool."
+MANAGED_BY = PREFIX + "managed-by"
+SESSION = PREFIX + "session"
+PURPOSE = PREFIX + "purpose"
+PERSISTENT = PREFIX + "persistent"
+CREATED = PREFIX + "created"
+WORKDIR = PREFIX + "workdir"
+MANAGER = "containers-tool"
+
+_SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def new_session_id() -> str:
+    """Returns a fresh session id, unique enough to scope one process's containers."""
+    return "s-" + secrets.token_hex(6)
+
+
+def valid_session_id(value: str) -> bool:
+    """Tells whether `value` can be a session id (it becomes a label value and a filter)."""
+    return bool(_SESSION_RE.match(value))
+
+
+def managed_filter(session_id: str | None = None) -> dict[str, str]:
+    """Returns the label filter that selects what the tool made, optionally one session's."""
+    labels = {MANAGED_BY: MANAGER}
+    if session_id:
+        labels[SESSION] = session_id
+    return labels
+
+
+def is_managed(labels: Mapping[str, str]) -> bool:
+    """Tells whether an object's labels say the tool made it."""
+    return labels.get(MANAGED_BY) == MANAGER
+
+
+def user_labels(labels: Mapping[str, str], field: str = "labels") -> dict[str, str]:
+    """Validates caller labels: the tool's namespace is reserved.
+
+    Raises:
+        InvalidInputError: A key is in the reserved namespace or empty.
+    """
+    for key in labels:
+        if not key or key.startswith(PREFIX):
+            raise InvalidInputError(
+                f"Label key {key!r} is reserved for the tool.",
+                hint=f"Use a key outside the '{PREFIX}' namespace, e.g. 'app.role'.",
+                field=field,
+            )
+    return dict(labels)
+
+
+def visible_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Returns the labels a caller set, without the tool's own."""
+    return {k: v for k, v in labels.items() if not k.startswith(PREFIX)}

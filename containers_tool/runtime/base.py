@@ -1,0 +1,229 @@
+"""The engine boundary: the Runtime protocol and the engine-neutral values that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from containers_tool.envelope import Bounded
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """What an engine says of itself."""
+
+    name: str
+    version: str
+    api_version: str
+    endpoint: str
+    rootless: bool
+    os: str = ""
+    cgroup_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MountSpec:
+    """A host path bind-mounted into a container."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """A published port; `host_port=None` lets the engine choose one."""
+
+    container_port: int
+    host_port: int | None = None
+    protocol: str = "tcp"
+    host_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class PortBinding:
+    """A published port as the engine reports it."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """Everything needed to create a container; policy has already been applied."""
+
+    name: str
+    image: str
+    command: Sequence[str] | None
+    labels: Mapping[str, str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    user: str | None = None
+    mounts: Sequence[MountSpec] = ()
+    ports: Sequence[PortSpec] = ()
+    network: str | None = None
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    pids_limit: int | None = None
+    init: bool = True
+    privileged: bool = False
+    no_new_privileges: bool = True
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """A container as the engine reports it."""
+
+    id: str
+    name: str
+    image: str
+    state: str
+    labels: Mapping[str, str]
+    created: str = ""
+    started_at: str = ""
+    exit_code: int | None = None
+    user: str = ""
+    workdir: str = ""
+    ports: Sequence[PortBinding] = ()
+    mounts: Sequence[MountSpec] = ()
+    networks: Sequence[str] = ()
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    pids_limit: int | None = None
+    privileged: bool = False
+    env_names: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """An image as the engine reports it."""
+
+    id: str
+    tags: Sequence[str]
+    labels: Mapping[str, str]
+    size: int = 0
+    created: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecRequest:
+    """One command to run in a container. `argv` is never re-split by a shell."""
+
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    user: str | None = None
+    timeout_s: float | None = None
+    output_limit: int = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """How a command ended. `exit_code=None` means unknown (e.g. killed on timeout), never 0."""
+
+    exit_code: int | None
+    stdout: Bounded
+    stderr: Bounded
+    timed_out: bool
+    duration_ms: int
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """One container engine. Methods raise only `containers_tool.errors` types."""
+
+    name: str
+
+    def info(self) -> EngineInfo:
+        """Returns the engine's version and endpoint.
+
+        Raises:
+            RuntimeUnavailableError: The engine does not answer.
+        """
+        ...
+
+    def close(self) -> None:
+        """Releases the connection; the runtime is unusable afterwards."""
+        ...
+
+    def image_exists(self, ref: str) -> bool:
+        """Tells whether the image is present locally (never pulls)."""
+        ...
+
+    def pull_image(self, ref: str) -> None:
+        """Pulls an image from its registry.
+
+        Raises:
+            NotFoundError: The registry has no such image or cannot be reached.
+        """
+        ...
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        """Creates (does not start) a container and returns its id.
+
+        Raises:
+            ConflictError: The name is taken.
+            NotFoundError: The image is missing.
+        """
+        ...
+
+    def start_container(self, container: str) -> None:
+        """Starts a created container.
+
+        Raises:
+            NotFoundError: No such container.
+        """
+        ...
+
+    def inspect_container(self, container: str) -> ContainerInfo:
+        """Returns the container's state.
+
+        Raises:
+            NotFoundError: No such container.
+        """
+        ...
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """Lists containers (running or not) carrying all of `labels`."""
+        ...
+
+    def remove_container(self, container: str) -> None:
+        """Kills and removes a container with its anonymous volumes; idempotent."""
+        ...
+
+    def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
+        """Runs a command and waits for it; on timeout kills it inside the container.
+
+        A non-zero exit code is data, not an error.
+
+        Raises:
+            NotFoundError: No such container.
+            ConflictError: The container is not running.
+        """
+        ...
+
+    def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
+        """Extracts a tar stream into an existing directory of the container.
+
+        Raises:
+            NotFoundError: No such container or directory.
+        """
+        ...
+
+    def get_archive(self, container: str, src: str) -> Iterator[bytes]:
+        """Streams a tar archive of a path in the container.
+
+        Raises:
+            NotFoundError: No such container or path.
+        """
+        ...
+
+    def shell_command(
+        self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]
+    ) -> list[str]:
+        """Returns the argv a human runs to get `shell` interactively in the container."""
+        ...

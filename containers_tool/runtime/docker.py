@@ -1,0 +1,248 @@
+"""DockerRuntime: the Docker Engine through the `docker` SDK. The only module importing docker."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.utils.socket import read as socket_read
+
+from containers_tool.errors import (
+    ConflictError,
+    EngineError,
+    NotFoundError,
+    RuntimeUnavailableError,
+)
+from containers_tool.runtime.base import (
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    ExecRequest,
+    ExecResult,
+)
+from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.streams import DeadlineReader, kill_argv, new_marker, read_frames
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+UNAVAILABLE_HINT = (
+    "Start Docker (e.g. `sudo systemctl start docker`, or run scripts/provision-engines.sh as "
+    "root), then call preflight."
+)
+
+
+@contextlib.contextmanager
+def _engine_errors(subject: str) -> Iterator[None]:
+    """Translates docker SDK exceptions into the tool's error types, once, here."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise NotFoundError(
+            f"{subject} was not found ({exc.explanation or exc}).", hint="Call list to see names."
+        ) from exc
+    except docker.errors.APIError as exc:
+        explanation = str(exc.explanation or exc)
+        if exc.status_code == 409:
+            raise ConflictError(f"{subject}: {explanation}", hint="Pick another name.") from exc
+        raise EngineError(f"{subject}: {explanation}", hint="Check the engine log.") from exc
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException, OSError) as exc:
+        raise RuntimeUnavailableError(
+            f"Docker is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
+        ) from exc
+
+
+def _shutdown(sock: Any) -> None:
+    raw = getattr(sock, "_sock", sock)
+    with contextlib.suppress(OSError):
+        raw.shutdown(socket.SHUT_RDWR)
+
+
+class DockerRuntime:
+    """Docker Engine over its REST API.
+
+    Args:
+        endpoint: A base URL such as `unix:///var/run/docker.sock`.
+    """
+
+    name = "docker"
+
+    def __init__(self, endpoint: str = DEFAULT_SOCKET) -> None:
+        self.endpoint = endpoint
+        with _engine_errors("Docker"):
+            self._api = docker.APIClient(base_url=endpoint, version="1.41", timeout=60)
+
+    def info(self) -> EngineInfo:
+        """See Runtime.info."""
+        with _engine_errors("Docker"):
+            ver = self._api.version()
+            sysinfo = self._api.info()
+        rootless = any("rootless" in str(o) for o in sysinfo.get("SecurityOptions") or [])
+        return EngineInfo(
+            name=self.name,
+            version=str(ver.get("Version", "")),
+            api_version=str(ver.get("ApiVersion", "")),
+            endpoint=self.endpoint,
+            rootless=rootless,
+            os=str(sysinfo.get("OperatingSystem", "")),
+            cgroup_version=str(sysinfo.get("CgroupVersion", "")),
+        )
+
+    def close(self) -> None:
+        """See Runtime.close."""
+        self._api.close()
+
+    def image_exists(self, ref: str) -> bool:
+        """See Runtime.image_exists."""
+        try:
+            with _engine_errors(f"Image {ref!r}"):
+                self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        except NotFoundError:
+            return False
+        return True
+
+    def pull_image(self, ref: str) -> None:
+        """See Runtime.pull_image."""
+        repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        with _engine_errors(f"Image {ref!r}"):
+            try:
+                self._api.pull(repo, tag=tag)
+            except docker.errors.APIError as exc:
+                raise NotFoundError(
+                    f"Image {ref!r} could not be pulled: {exc.explanation or exc}",
+                    hint="Check the name, or point the tool at a mirror or a local image "
+                    "(settings image_prefix / image_overrides).",
+                    field="image",
+                ) from exc
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        """See Runtime.create_container."""
+        port_bindings: dict[int | str, Any] = {
+            f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port or "") for p in spec.ports
+        }
+        host_config = self._api.create_host_config(
+            mem_limit=spec.memory_bytes,
+            memswap_limit=spec.memory_bytes,
+            nano_cpus=spec.nano_cpus,
+            pids_limit=spec.pids_limit,
+            init=spec.init,
+            privileged=spec.privileged,
+            security_opt=["no-new-privileges"] if spec.no_new_privileges else None,
+            binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
+            port_bindings=port_bindings or None,
+            network_mode=spec.network,
+        )
+        with _engine_errors(f"Container {spec.name!r}"):
+            created = self._api.create_container(
+                spec.image,
+                command=list(spec.command) if spec.command is not None else None,
+                name=spec.name,
+                environment=dict(spec.env),
+                labels=dict(spec.labels),
+                working_dir=spec.workdir,
+                user=spec.user,
+                hostname=spec.hostname,
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                host_config=host_config,
+            )
+        return str(created["Id"])
+
+    def start_container(self, container: str) -> None:
+        """See Runtime.start_container."""
+        with _engine_errors(f"Container {container!r}"):
+            self._api.start(container)
+
+    def inspect_container(self, container: str) -> ContainerInfo:
+        """See Runtime.inspect_container."""
+        with _engine_errors(f"Container {container!r}"):
+            data = self._api.inspect_container(container)
+        return container_info(data)
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """See Runtime.list_containers."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with _engine_errors("Docker"):
+            rows = self._api.containers(all=True, filters=filters)
+        return [summary_info(r) for r in rows]
+
+    def remove_container(self, container: str) -> None:
+        """See Runtime.remove_container."""
+        with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
+            self._api.remove_container(container, v=True, force=True)
+
+    def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
+        """See Runtime.exec_command."""
+        marker = new_marker()
+        name, _, value = marker.partition("=")
+        env = {**req.env, name: value}
+        subject = f"Container {container!r}"
+        with _engine_errors(subject):
+            exec_id = self._api.exec_create(
+                container,
+                list(req.argv),
+                environment=env,
+                workdir=req.workdir,
+                user=req.user or "",
+            )["Id"]
+            sock = self._api.exec_start(exec_id, socket=True)
+        reader = DeadlineReader(
+            req.timeout_s,
+            req.output_limit,
+            on_timeout=lambda: self._kill_marked(container, marker),
+            abort=lambda: _shutdown(sock),
+        )
+        try:
+            with _engine_errors(subject):
+                duration = reader.drain(read_frames(lambda n: socket_read(sock, n)))
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+        exit_code = None if reader.timed_out else self._exit_code(exec_id, subject)
+        return ExecResult(
+            exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
+        )
+
+    def _exit_code(self, exec_id: str, subject: str) -> int | None:
+        # The stream can end a moment before the engine records the exit.
+        for _ in range(50):
+            with _engine_errors(subject):
+                state = self._api.exec_inspect(exec_id)
+            if not state.get("Running"):
+                code = state.get("ExitCode")
+                return int(code) if code is not None else None
+            time.sleep(0.01)
+        return None
+
+    def _kill_marked(self, container: str, marker: str) -> None:
+        with _engine_errors(f"Container {container!r}"):
+            kill_id = self._api.exec_create(container, kill_argv(marker), user="0")["Id"]
+            self._api.exec_start(kill_id)
+
+    def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
+        """See Runtime.put_archive."""
+        with _engine_errors(f"Path {dest!r} in container {container!r}"):
+            self._api.put_archive(container, dest, tar)
+
+    def get_archive(self, container: str, src: str) -> Iterator[bytes]:
+        """See Runtime.get_archive."""
+        with _engine_errors(f"Path {src!r} in container {container!r}"):
+            stream, _stat = self._api.get_archive(container, src, chunk_size=256 * 1024)
+        return iter(stream)
+
+    def shell_command(
+        self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]
+    ) -> list[str]:
+        """See Runtime.shell_command."""
+        argv = ["docker"]
+        if self.endpoint not in (DEFAULT_SOCKET, "unix://var/run/docker.sock"):
+            argv += ["-H", self.endpoint]
+        argv += ["exec", "-it"]
+        if user:
+            argv += ["-u", user]
+        if workdir:
+            argv += ["-w", workdir]
+        return [*argv, container, *shell]

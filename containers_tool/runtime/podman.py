@@ -1,0 +1,329 @@
+"""PodmanRuntime: Podman through the `podman` SDK (libpod REST); the only podman importer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import podman
+import podman.errors
+import requests.exceptions
+
+from containers_tool.errors import (
+    ConflictError,
+    EngineError,
+    NotFoundError,
+    RuntimeUnavailableError,
+)
+from containers_tool.runtime.base import (
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    ExecRequest,
+    ExecResult,
+)
+from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.streams import DeadlineReader, kill_argv, new_marker, read_frames
+
+ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
+UNAVAILABLE_HINT = (
+    "Start the Podman API socket (`systemctl --user enable --now podman.socket`, or as root "
+    "`podman system service --time=0 unix:///run/podman/podman.sock &`, or run "
+    "scripts/provision-engines.sh), then call preflight."
+)
+
+
+def _explain(exc: Any) -> str:
+    response = getattr(exc, "response", None)
+    with contextlib.suppress(Exception):
+        body = response.json() if response is not None else {}
+        if isinstance(body, dict) and body.get("message"):
+            return str(body["message"])
+    return str(getattr(exc, "explanation", None) or exc)
+
+
+@contextlib.contextmanager
+def _engine_errors(subject: str) -> Iterator[None]:
+    """Translates podman SDK exceptions into the tool's error types, once, here."""
+    try:
+        yield
+    except (podman.errors.NotFound, podman.errors.ImageNotFound) as exc:
+        # podman's ImageNotFound is not a NotFound: list both.
+        raise NotFoundError(
+            f"{subject} was not found ({_explain(exc)}).", hint="Call list to see names."
+        ) from exc
+    except podman.errors.APIError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status == 404:
+            raise NotFoundError(
+                f"{subject} was not found ({_explain(exc)}).", hint="Call list."
+            ) from exc
+        if status == 409:
+            raise ConflictError(f"{subject}: {_explain(exc)}", hint="Pick another name.") from exc
+        raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
+    except (requests.exceptions.ConnectionError, podman.errors.PodmanError, OSError) as exc:
+        raise RuntimeUnavailableError(
+            f"Podman is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
+        ) from exc
+
+
+def _check(response: Any) -> Any:
+    response.raise_for_status()
+    return response
+
+
+def _shutdown(response: Any) -> None:
+    conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
+    sock = getattr(conn, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    response.close()
+
+
+class PodmanRuntime:
+    """Podman over its libpod REST API.
+
+    Args:
+        endpoint: A base URL such as `unix:///run/podman/podman.sock`.
+    """
+
+    name = "podman"
+
+    def __init__(self, endpoint: str = ROOTFUL_SOCKET) -> None:
+        self.endpoint = endpoint
+        with _engine_errors("Podman"):
+            self._client = podman.PodmanClient(base_url=endpoint, timeout=60)
+        self._api = self._client.api
+
+    def info(self) -> EngineInfo:
+        """See Runtime.info."""
+        with _engine_errors("Podman"):
+            data = _check(self._api.get("/info")).json()
+        host = data.get("host") or {}
+        ver = data.get("version") or {}
+        return EngineInfo(
+            name=self.name,
+            version=str(ver.get("Version", "")),
+            api_version=str(ver.get("APIVersion", "")),
+            endpoint=self.endpoint,
+            rootless=bool((host.get("security") or {}).get("rootless")),
+            os=str(host.get("distribution", {}).get("distribution", "")),
+            cgroup_version=str(host.get("cgroupVersion", "")),
+        )
+
+    def close(self) -> None:
+        """See Runtime.close."""
+        self._client.close()  # type: ignore[no-untyped-call]
+
+    def image_exists(self, ref: str) -> bool:
+        """See Runtime.image_exists."""
+        with _engine_errors(f"Image {ref!r}"):
+            return bool(self._api.get(f"/images/{ref}/exists").status_code == 204)
+
+    def pull_image(self, ref: str) -> None:
+        """See Runtime.pull_image."""
+        qualified = ref
+        first = ref.split("/", 1)[0]
+        if "/" not in ref:
+            qualified = f"docker.io/library/{ref}"
+        elif "." not in first and ":" not in first and first != "localhost":
+            qualified = f"docker.io/{ref}"
+        with _engine_errors(f"Image {ref!r}"):
+            try:
+                self._client.images.pull(qualified)
+            except (podman.errors.APIError, podman.errors.ImageNotFound) as exc:
+                raise NotFoundError(
+                    f"Image {ref!r} could not be pulled: {_explain(exc)}",
+                    hint="Check the name, or point the tool at a mirror or a local image "
+                    "(settings image_prefix / image_overrides).",
+                    field="image",
+                ) from exc
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        """See Runtime.create_container."""
+        limits: dict[str, Any] = {}
+        if spec.memory_bytes:
+            limits["memory"] = {"limit": spec.memory_bytes, "swap": spec.memory_bytes}
+        if spec.nano_cpus:
+            limits["cpu"] = {"quota": spec.nano_cpus // 10_000, "period": 100_000}
+        if spec.pids_limit:
+            limits["pids"] = {"limit": spec.pids_limit}
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "image": spec.image,
+            "env": dict(spec.env),
+            "labels": dict(spec.labels),
+            "init": spec.init,
+            "privileged": spec.privileged,
+            "no_new_privileges": spec.no_new_privileges,
+            "resource_limits": limits,
+            "stop_timeout": 2,
+            "mounts": [
+                {
+                    "destination": m.target,
+                    "source": m.source,
+                    "type": "bind",
+                    "options": ["rbind", "ro" if m.read_only else "rw"],
+                }
+                for m in spec.mounts
+            ],
+            "portmappings": [
+                {
+                    "container_port": p.container_port,
+                    "host_port": p.host_port or 0,
+                    "protocol": p.protocol,
+                    "host_ip": p.host_ip,
+                }
+                for p in spec.ports
+            ],
+        }
+        if spec.command is not None:
+            body["command"] = list(spec.command)
+        if spec.workdir:
+            body["work_dir"] = spec.workdir
+            body["create_working_dir"] = True
+        if spec.user:
+            body["user"] = spec.user
+        if spec.hostname:
+            body["hostname"] = spec.hostname
+        if spec.network in ("none", "host"):
+            body["netns"] = {"nsmode": spec.network}
+        elif spec.network:
+            body["netns"] = {"nsmode": "bridge"}
+            body["networks"] = {spec.network: {}}
+        with _engine_errors(f"Container {spec.name!r}"):
+            created = _check(self._api.post("/containers/create", data=json.dumps(body))).json()
+        return str(created["Id"])
+
+    def start_container(self, container: str) -> None:
+        """See Runtime.start_container."""
+        with _engine_errors(f"Container {container!r}"):
+            _check(self._api.post(f"/containers/{container}/start"))
+
+    def inspect_container(self, container: str) -> ContainerInfo:
+        """See Runtime.inspect_container."""
+        with _engine_errors(f"Container {container!r}"):
+            data = _check(self._api.get(f"/containers/{container}/json")).json()
+        return container_info(data)
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """See Runtime.list_containers."""
+        filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
+        with _engine_errors("Podman"):
+            rows = _check(
+                self._api.get("/containers/json", params={"all": "true", "filters": filters})
+            ).json()
+        return [summary_info(r) for r in rows or []]
+
+    def remove_container(self, container: str) -> None:
+        """See Runtime.remove_container."""
+        params = {"force": "true", "v": "true", "timeout": "0"}
+        with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
+            _check(self._api.delete(f"/containers/{container}", params=params))
+
+    def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
+        """See Runtime.exec_command."""
+        marker = new_marker()
+        env = [f"{k}={v}" for k, v in req.env.items()] + [marker]
+        body: dict[str, Any] = {
+            "Cmd": list(req.argv),
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Env": env,
+        }
+        if req.workdir:
+            body["WorkingDir"] = req.workdir
+        if req.user:
+            body["User"] = req.user
+        subject = f"Container {container!r}"
+        with _engine_errors(subject):
+            exec_id = _check(
+                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
+            ).json()["Id"]
+            response = _check(
+                self._api.post(
+                    f"/exec/{exec_id}/start",
+                    data=json.dumps({"Detach": False, "Tty": False}),
+                    stream=True,
+                )
+            )
+        reader = DeadlineReader(
+            req.timeout_s,
+            req.output_limit,
+            on_timeout=lambda: self._kill_marked(container, marker),
+            abort=lambda: _shutdown(response),
+        )
+        try:
+            with _engine_errors(subject):
+                duration = reader.drain(read_frames(response.raw.read))
+        finally:
+            response.close()
+        exit_code = None if reader.timed_out else self._exit_code(exec_id, subject)
+        return ExecResult(
+            exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
+        )
+
+    def _exit_code(self, exec_id: str, subject: str) -> int | None:
+        # The stream can end a moment before the engine records the exit.
+        for _ in range(50):
+            with _engine_errors(subject):
+                state = _check(self._api.get(f"/exec/{exec_id}/json")).json()
+            if not state.get("Running"):
+                code = state.get("ExitCode")
+                return int(code) if code is not None else None
+            time.sleep(0.01)
+        return None
+
+    def _kill_marked(self, container: str, marker: str) -> None:
+        body = {"Cmd": kill_argv(marker), "User": "0", "AttachStdout": True, "AttachStderr": True}
+        with _engine_errors(f"Container {container!r}"):
+            exec_id = _check(
+                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
+            ).json()["Id"]
+            _check(self._api.post(f"/exec/{exec_id}/start", data=json.dumps({"Detach": False})))
+
+    def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
+        """See Runtime.put_archive."""
+        with _engine_errors(f"Path {dest!r} in container {container!r}"):
+            _check(
+                self._api.put(
+                    f"/containers/{container}/archive",
+                    params={"path": dest},
+                    data=tar,  # type: ignore[arg-type]  # requests streams any iterable
+                )
+            )
+
+    def get_archive(self, container: str, src: str) -> Iterator[bytes]:
+        """See Runtime.get_archive."""
+        with _engine_errors(f"Path {src!r} in container {container!r}"):
+            response = _check(
+                self._api.get(f"/containers/{container}/archive", params={"path": src}, stream=True)
+            )
+        return iter(response.iter_content(chunk_size=256 * 1024))
+
+    def shell_command(
+        self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]
+    ) -> list[str]:
+        """See Runtime.shell_command."""
+        argv = ["podman"]
+        if not self._local_cli_matches():
+            argv += ["--remote", "--url", self.endpoint]
+        argv += ["exec", "-it"]
+        if user:
+            argv += ["--user", user]
+        if workdir:
+            argv += ["--workdir", workdir]
+        return [*argv, container, *shell]
+
+    def _local_cli_matches(self) -> bool:
+        # A plain `podman` reaches the same storage when the socket is this user's own service.
+        if self.endpoint == ROOTFUL_SOCKET:
+            return os.geteuid() == 0
+        runtime_dir = os.environ.get("XDG_RUNTIME_DIR", "")
+        return bool(runtime_dir) and self.endpoint == f"unix://{runtime_dir}/podman/podman.sock"

@@ -1,0 +1,120 @@
+"""Engine-neutral exec plumbing: read demultiplexed frames under a deadline, kill on timeout."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from containers_tool.envelope import HeadTail
+
+#: Every exec carries this variable with a unique value; its whole process tree inherits it,
+#: so a timeout can find and kill the tree from inside the container (no /proc children needed).
+MARKER_VAR = "CONTAINERS_TOOL_EXEC"
+
+#: Kills every process whose environment holds the marker given as $1. Runs as root, twice to
+#: catch children forked during the first pass. Uses only POSIX sh, tr and grep (busybox has them).
+KILL_SCRIPT = (
+    'm="$1"; for pass in 1 2; do for d in /proc/[0-9]*; do p="${d#/proc/}"; '
+    '[ "$p" = "$$" ] && continue; '
+    'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qxF -- "$m"; then '
+    'kill -9 "$p" 2>/dev/null; fi; done; done; exit 0'
+)
+
+STDOUT, STDERR = 1, 2
+
+
+def new_marker() -> str:
+    """Returns a fresh `NAME=value` marker for one exec."""
+    return f"{MARKER_VAR}={secrets.token_hex(8)}"
+
+
+def kill_argv(marker: str) -> list[str]:
+    """Returns the argv that kills the process tree tagged with `marker`."""
+    return ["/bin/sh", "-c", KILL_SCRIPT, "containers-tool-kill", marker]
+
+
+class DeadlineReader:
+    """Drains an exec's frames into bounded buffers, killing the command if it overruns.
+
+    Args:
+        timeout_s: Seconds before `on_timeout` runs; None waits forever.
+        limit: Bytes kept per stream (head and tail).
+        on_timeout: Kills the command inside the container.
+        abort: Closes the client side if the stream still has not ended after the kill.
+    """
+
+    def __init__(
+        self,
+        timeout_s: float | None,
+        limit: int,
+        on_timeout: Callable[[], None],
+        abort: Callable[[], None],
+    ) -> None:
+        self.stdout = HeadTail(limit)
+        self.stderr = HeadTail(limit)
+        self._timeout_s = timeout_s
+        self._on_timeout = on_timeout
+        self._abort = abort
+        self._done = threading.Event()
+        self._timed_out = threading.Event()
+
+    @property
+    def timed_out(self) -> bool:
+        """Tells whether the deadline passed before the stream ended."""
+        return self._timed_out.is_set()
+
+    def _fire(self) -> None:
+        self._timed_out.set()
+        try:
+            self._on_timeout()
+        finally:
+            # A process that cleared its environment escapes the kill; do not hang on it.
+            if not self._done.wait(3.0):
+                self._abort()
+
+    def drain(self, frames: Iterator[tuple[int, bytes]]) -> int:
+        """Reads all frames; returns elapsed milliseconds."""
+        start = time.perf_counter()
+        timer = None
+        if self._timeout_s is not None:
+            timer = threading.Timer(self._timeout_s, self._fire)
+            timer.daemon = True
+            timer.start()
+        try:
+            for stream, data in frames:
+                (self.stderr if stream == STDERR else self.stdout).add(data)
+        except Exception:
+            if not self._timed_out.is_set():
+                raise
+        finally:
+            self._done.set()
+            if timer is not None:
+                timer.cancel()
+        return int((time.perf_counter() - start) * 1000)
+
+
+def read_frames(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:
+    """Parses the engines' multiplexed stream (8-byte header: stream, pad, big-endian length)."""
+    while True:
+        header = _read_exact(read, 8)
+        if len(header) < 8:
+            return
+        length = int.from_bytes(header[4:8], "big")
+        if length == 0:
+            continue
+        data = _read_exact(read, length)
+        if not data:
+            return
+        yield header[0], data
+
+
+def _read_exact(read: Callable[[int], bytes], n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = read(n - len(buf))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
