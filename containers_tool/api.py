@@ -27,7 +27,7 @@ class ContainersTool:
     Args:
         settings: Settings; read from env and the user's YAML when omitted.
         session_id: The session this instance owns; a fresh one when omitted.
-        runtime: An already connected runtime (tests, custom backends).
+        backend: An already connected Runtime (custom backends); else one is discovered.
         reap_on_exit: Remove this session's ephemeral containers on close / exit.
         **overrides: Settings fields given explicitly (they beat env and YAML).
     """
@@ -37,7 +37,7 @@ class ContainersTool:
         settings: Settings | None = None,
         *,
         session_id: str | None = None,
-        runtime: Runtime | None = None,
+        backend: Runtime | None = None,
         reap_on_exit: bool = True,
         **overrides: Any,
     ) -> None:
@@ -50,7 +50,7 @@ class ContainersTool:
         self.settings = settings or Settings(**overrides)
         self.session_id = session_id or lb.new_session_id()
         self.reap_on_exit = reap_on_exit
-        self._ctx = Context(self.settings, self.session_id, runtime)
+        self._ctx = Context(self.settings, self.session_id, backend)
         self._closed = False
         _live.add(self)
 
@@ -74,7 +74,7 @@ class ContainersTool:
         """Async twin of `call`: runs in a worker thread, so the event loop stays free."""
         return await asyncio.to_thread(self.call, operation, **fields)
 
-    def close(self) -> list[str]:
+    def close(self, *, _at_exit: bool = False) -> list[str]:
         """Ends the session: removes its ephemeral containers (if reaping) and disconnects.
 
         Returns:
@@ -87,7 +87,7 @@ class ContainersTool:
         if self.reap_on_exit and self._ctx.connected:
             from containers_tool.handlers.lifecycle import reap_session
 
-            removed = reap_session(self._ctx)
+            removed = reap_session(self._ctx, parallel=not _at_exit)
         self._ctx.close()
         return removed
 
@@ -145,4 +145,4 @@ async def acontainers(operation: str, **fields: Any) -> dict[str, object]:
 @atexit.register
 def _close_all() -> None:
     for tool in list(_live):
-        tool.close()
+        tool.close(_at_exit=True)

@@ -64,9 +64,9 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
             hint=f"Use one of: {names}.",
             field="operation",
         )
-    if error.validator in ("propertyNames", "additionalProperties"):
+    if _unknown_field(error):
         allowed = allowed_fields(op)
-        bad = error.instance if error.validator == "propertyNames" else None
+        bad = error.instance if "propertyNames" in error.schema_path else None
         if bad is None:
             extra = error.message.split("'")
             bad = extra[1] if len(extra) > 1 else "?"
@@ -88,6 +88,10 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
         hint=FIELD_HINTS.get(field or "", "Fix that field and call again (see tool-schema.json)."),
         field=field,
     )
+
+
+def _unknown_field(error: jsonschema.ValidationError) -> bool:
+    return error.validator == "additionalProperties" or "propertyNames" in error.schema_path
 
 
 def _model_error(exc: ValidationError) -> InvalidInputError:
@@ -147,6 +151,8 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
 
 def _rank(error: jsonschema.ValidationError) -> tuple[int, int]:
     # Report the operation first, then unknown fields, then missing ones, then values.
-    order = {"enum": 0, "propertyNames": 1, "additionalProperties": 1, "required": 2}
-    on_operation = 0 if list(error.absolute_path)[:1] == ["operation"] else 1
-    return (on_operation, order.get(str(error.validator), 3))
+    if list(error.absolute_path)[:1] == ["operation"]:
+        return (0, 0)
+    if _unknown_field(error):
+        return (1, 0)
+    return (1, 1 if error.validator == "required" else 2)

@@ -19,13 +19,7 @@ ContainerName = Annotated[
         description="Name of a container this tool created (call list to see them).",
     ),
 ]
-SessionId = Annotated[
-    str,
-    Field(
-        pattern=SESSION_PATTERN,
-        description="Session id that groups containers; destroy_all can remove one session's.",
-    ),
-]
+SESSION_DESCRIPTION = "Session id that groups containers; destroy_all can remove one session's."
 EnvMap = Annotated[
     dict[str, str],
     Field(description="Environment variables as NAME: value.", max_length=200),
@@ -99,7 +93,7 @@ class CreateInput(Input):
     persistent: bool = Field(
         False, description="Keep the container after this session ends (default: removed)."
     )
-    session_id: SessionId | None = None
+    session_id: str | None = Field(None, pattern=SESSION_PATTERN, description=SESSION_DESCRIPTION)
     user: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
@@ -145,7 +139,7 @@ class ExecHintInput(ContainerInput):
 class ListInput(Input):
     """Lists containers this tool created (running or stopped)."""
 
-    session_id: SessionId | None = None
+    session_id: str | None = Field(None, pattern=SESSION_PATTERN, description=SESSION_DESCRIPTION)
 
 
 class StatusInput(ContainerInput):
@@ -160,7 +154,7 @@ class DestroyAllInput(Input):
     """Removes every container this tool created, or one session's; needs confirm: true."""
 
     confirm: bool = Field(False, description="Must be true: removes many containers at once.")
-    session_id: SessionId | None = None
+    session_id: str | None = Field(None, pattern=SESSION_PATTERN, description=SESSION_DESCRIPTION)
 
 
 class CopyInInput(ContainerInput):

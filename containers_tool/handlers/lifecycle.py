@@ -272,12 +272,14 @@ def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     return {"destroyed": [ref.name]}
 
 
-def destroy_many(ctx: Context, infos: list[ContainerInfo]) -> list[str]:
-    """Removes containers in parallel; returns the names removed."""
-    if not infos:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
-        list(pool.map(lambda i: remove(ctx, i.name, i.id), infos))
+def destroy_many(ctx: Context, infos: list[ContainerInfo], parallel: bool = True) -> list[str]:
+    """Removes containers (in parallel unless at interpreter exit); returns the names removed."""
+    if parallel and len(infos) > 1:
+        with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
+            list(pool.map(lambda i: remove(ctx, i.name, i.id), infos))
+    else:
+        for info in infos:
+            remove(ctx, info.name, info.id)
     return sorted(i.name for i in infos)
 
 
@@ -294,9 +296,15 @@ def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
     return {"destroyed": destroy_many(ctx, infos)}
 
 
-def reap_session(ctx: Context) -> list[str]:
-    """Removes the ephemeral containers of the context's own session (at shutdown)."""
+def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
+    """Removes the ephemeral containers of the context's own session (at shutdown).
+
+    Args:
+        ctx: The session's context.
+        parallel: False at interpreter exit, where no new thread pool may start.
+    """
     with contextlib.suppress(Exception):
         infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
-        return destroy_many(ctx, [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"])
+        ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]
+        return destroy_many(ctx, ephemeral, parallel)
     return []

@@ -62,26 +62,21 @@ def socket_alive(url: str) -> bool:
 
 
 def _candidates(engine: str, docker_host: str | None, podman_host: str | None) -> list[Endpoint]:
-    found: list[Endpoint] = []
+    # An explicit host (setting or env) is the only candidate for its engine, as with the CLIs;
+    # in auto mode explicit hosts are tried before any socket found by looking around.
+    explicit: list[Endpoint] = []
+    scanned: list[Endpoint] = []
     if engine in ("auto", "docker"):
         if url := docker_host or os.environ.get("DOCKER_HOST"):
-            found.append(Endpoint("docker", url))
-        found += [Endpoint("docker", f"unix://{p}") for p in docker_sockets()]
+            explicit.append(Endpoint("docker", url))
+        else:
+            scanned += [Endpoint("docker", f"unix://{p}") for p in docker_sockets()]
     if engine in ("auto", "podman"):
         if url := podman_host or os.environ.get("CONTAINER_HOST"):
-            found.append(Endpoint("podman", url))
-        found += [Endpoint("podman", f"unix://{p}") for p in podman_sockets()]
-    if engine == "auto":
-        # An explicitly configured host wins over any socket found by looking around.
-        found.sort(
-            key=lambda e: (
-                not (
-                    e.url in (docker_host, podman_host)
-                    or e.url in (os.environ.get("DOCKER_HOST"), os.environ.get("CONTAINER_HOST"))
-                )
-            )
-        )
-    return found
+            explicit.append(Endpoint("podman", url))
+        else:
+            scanned += [Endpoint("podman", f"unix://{p}") for p in podman_sockets()]
+    return explicit + scanned
 
 
 def discover(

@@ -62,6 +62,14 @@ def _shutdown(sock: Any) -> None:
         raw.shutdown(socket.SHUT_RDWR)
 
 
+def _close(sock: Any) -> None:
+    # The SDK hands back a SocketIO over the connection's socket: close both, or the fd leaks.
+    for part in (sock, getattr(sock, "_sock", None)):
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.close()
+
+
 class DockerRuntime:
     """Docker Engine over its REST API.
 
@@ -199,8 +207,7 @@ class DockerRuntime:
             with _engine_errors(subject):
                 duration = reader.drain(read_frames(lambda n: socket_read(sock, n)))
         finally:
-            with contextlib.suppress(OSError):
-                sock.close()
+            _close(sock)
         exit_code = None if reader.timed_out else self._exit_code(exec_id, subject)
         return ExecResult(
             exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration

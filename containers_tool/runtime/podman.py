@@ -63,8 +63,10 @@ def _engine_errors(subject: str) -> Iterator[None]:
             raise NotFoundError(
                 f"{subject} was not found ({_explain(exc)}).", hint="Call list."
             ) from exc
-        if status == 409:
-            raise ConflictError(f"{subject}: {_explain(exc)}", hint="Pick another name.") from exc
+        text = _explain(exc)
+        # Podman 4 answers 500 for some conflicts; its messages are stable across versions.
+        if status == 409 or "already in use" in text or "state improper" in text:
+            raise ConflictError(f"{subject}: {text}", hint="Pick another name.") from exc
         raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
     except (requests.exceptions.ConnectionError, podman.errors.PodmanError, OSError) as exc:
         raise RuntimeUnavailableError(

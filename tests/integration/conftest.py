@@ -1,0 +1,93 @@
+"""Fixtures over both engines: `engine`, a `tool` bound to it, and the raw SDK to check state."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from containers_tool import ContainersTool
+from containers_tool.errors import RuntimeUnavailableError
+from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.settings import Settings
+
+ENGINES = ["docker", "podman"]
+TEST_SESSION = f"test-{secrets.token_hex(4)}"
+BUSYBOX = "localhost/base/busybox:latest"
+DEBIAN = "localhost/base/debian:12"
+
+
+def _connect(engine: str) -> Runtime:
+    try:
+        runtime = get_runtime(Settings(runtime=engine))
+        runtime.info()
+    except RuntimeUnavailableError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{engine} is unreachable under CI=true: {exc.message} ({exc.hint})")
+        pytest.skip(f"{engine} unreachable: {exc.hint}")
+    return runtime
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine name; fails under CI=true when it is unreachable."""
+    runtime = _connect(request.param)
+    runtime.close()
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def session_tool(engine: str) -> Iterator[ContainersTool]:
+    tool = ContainersTool(Settings(runtime=engine), session_id=f"{TEST_SESSION}-{engine}")
+    yield tool
+    tool.call("destroy_all", confirm=True, session_id=tool.session_id)
+    tool.close()
+
+
+@pytest.fixture
+def tool(session_tool: ContainersTool) -> ContainersTool:
+    """A tool bound to the engine; everything it makes is removed at the end of the run."""
+    return session_tool
+
+
+@pytest.fixture
+def raw(engine: str) -> Iterator[Any]:
+    """The engine's own SDK client, to check engine state independently of the tool."""
+    if engine == "docker":
+        import docker
+
+        client: Any = docker.from_env()
+    else:
+        import podman
+
+        client = podman.PodmanClient(base_url="unix:///run/podman/podman.sock")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def box(tool: ContainersTool) -> Iterator[str]:
+    """A running busybox container made by the tool, removed after the test."""
+    made = tool.call("create", image=BUSYBOX, name=unique("box"))
+    assert made["ok"], made
+    yield str(made["container"])
+    tool.call("destroy", container=made["container"])
+
+
+def unique(prefix: str = "t") -> str:
+    """A container name no other test uses."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Polls `pred` until true or the deadline passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()

@@ -1,0 +1,90 @@
+"""exec on both engines: exit codes, separate streams, quoting, timeouts, bounded output."""
+
+from __future__ import annotations
+
+import asyncio
+
+from containers_tool import ContainersTool, acontainers
+
+
+def test_exit_code_and_separate_streams(tool, box):
+    result = tool.call("exec", container=box, command="echo out; echo err >&2; exit 3")
+    assert result["ok"] is True
+    assert (result["exit_code"], result["stdout"], result["stderr"]) == (3, "out\n", "err\n")
+    assert (result["stdout_bytes"], result["stderr_bytes"]) == (4, 4)
+    assert result["timed_out"] is False
+    assert result["truncated"] is False
+
+
+def test_argv_list_runs_without_a_shell(tool, box):
+    result = tool.call("exec", container=box, command=["printf", "%s|", "a b", "$HOME", "c'd"])
+    assert result["stdout"] == "a b|$HOME|c'd|"
+
+
+def test_shell_string_quoting_is_preserved(tool, box):
+    result = tool.call("exec", container=box, command="printf '%s\\n' 'a b' \"c'd\"")
+    assert result["stdout"] == "a b\nc'd\n"
+
+
+def test_env_and_workdir(tool, box):
+    result = tool.call(
+        "exec", container=box, command="echo $A; pwd", env={"A": "x y"}, workdir="/tmp"
+    )
+    assert result["stdout"] == "x y\n/tmp\n"
+
+
+def test_timeout_kills_the_process_tree_inside_the_container(tool, box):
+    result = tool.call(
+        "exec",
+        container=box,
+        command="sh -c 'sleep 300 & sleep 301 & wait' ; echo never",
+        timeout=1,
+    )
+    assert result["timed_out"] is True
+    assert result["exit_code"] is None
+    assert "timeout" in result["hint"]
+    left = tool.call("exec", container=box, command="ps -o args | grep -c '^sleep 30[01]' || true")
+    assert left["stdout"].strip() == "0"
+
+
+def test_large_output_is_bounded_with_totals(tool, box):
+    result = tool.call("exec", container=box, command="seq 1 100000")
+    assert result["exit_code"] == 0
+    assert result["truncated"] is True
+    assert result["stdout_bytes"] == len("".join(f"{i}\n" for i in range(1, 100001)))
+    assert result["stdout"].startswith("1\n2\n")
+    assert result["stdout"].endswith("99999\n100000\n")
+    assert "bytes omitted" in result["stdout"]
+    assert len(result["stdout"]) < 20_000
+
+
+def test_missing_command_is_exit_127_not_an_error(tool, box):
+    result = tool.call("exec", container=box, command="no-such-command")
+    assert result["ok"] is True
+    assert result["exit_code"] == 127
+
+
+def test_exec_in_stopped_container_is_a_clear_error(tool, raw):
+    made = tool.call("create", image="localhost/base/busybox:latest")
+    raw.containers.get(made["container"]).stop(timeout=0)
+    result = tool.call("exec", container=made["container"], command="true")
+    assert result["ok"] is False
+    assert result["error"]["code"] in ("conflict", "engine_error")
+    tool.call("destroy", container=made["container"])
+
+
+def test_async_entry_point_runs_concurrently(engine, monkeypatch):
+    monkeypatch.setenv("CONTAINERS_TOOL_RUNTIME", engine)
+    with ContainersTool(runtime=engine) as tool:
+        name = tool.call("create", image="localhost/base/busybox:latest")["container"]
+
+        async def both():
+            return await asyncio.gather(
+                tool.acall("exec", container=name, command="echo a"),
+                tool.acall("exec", container=name, command="echo b"),
+                acontainers("list"),
+            )
+
+        a, b, listed = asyncio.run(both())
+        assert (a["stdout"], b["stdout"]) == ("a\n", "b\n")
+        assert listed["ok"] is True

@@ -1,0 +1,129 @@
+"""The schema and the dispatcher's validation: no engine needed (errors precede any engine call)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from containers_tool import ContainersTool, __all__
+from containers_tool.schema import build_schema, schema_text
+from tests.conftest import REPO
+
+CORE_OPERATIONS = (
+    "preflight",
+    "create",
+    "exec",
+    "exec_interactive_hint",
+    "list",
+    "status",
+    "destroy",
+    "destroy_all",
+    "copy_in",
+    "copy_out",
+)
+# Pointing at a runtime that cannot exist proves validation happens before any engine call.
+OFFLINE = {"docker_host": "unix:///nonexistent/docker.sock", "runtime": "docker"}
+
+
+@pytest.fixture
+def offline_tool():
+    with ContainersTool(reap_on_exit=False, **OFFLINE) as tool:
+        yield tool
+
+
+def test_public_surface_is_pinned():
+    assert sorted(__all__) == ["ContainersTool", "acontainers", "containers"]
+
+
+def test_checked_in_schema_matches_models():
+    on_disk = (REPO / "tool-schema.json").read_text(encoding="utf-8")
+    assert on_disk == schema_text(), "run: containers-tool schema --write"
+
+
+def test_schema_is_valid_json_schema_with_core_operations():
+    schema = build_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(CORE_OPERATIONS) <= set(schema["properties"]["operation"]["enum"])
+    for name, prop in schema["properties"].items():
+        assert prop.get("description"), f"field {name} has no description"
+
+
+def test_unknown_operation_names_the_allowed_values(offline_tool):
+    result = offline_tool.call("explode")
+    assert result["ok"] is False
+    assert result["error"]["code"] == "invalid_input"
+    assert result["error"]["field"] == "operation"
+    assert "exec" in result["error"]["hint"]
+
+
+def test_unknown_field_is_named_with_allowed_fields(offline_tool):
+    result = offline_tool.call("exec", container="x", command="true", colour="red")
+    assert result["error"]["code"] == "invalid_input"
+    assert result["error"]["field"] == "colour"
+    assert "timeout" in result["error"]["hint"]
+
+
+def test_field_of_another_operation_is_refused(offline_tool):
+    result = offline_tool.call("list", command="ls")
+    assert result["error"]["field"] == "command"
+
+
+def test_missing_required_field_is_named(offline_tool):
+    result = offline_tool.call("exec", container="x")
+    assert result["error"] == result["error"] | {"code": "invalid_input", "field": "command"}
+
+
+def test_memory_limit_that_is_not_a_size(offline_tool):
+    result = offline_tool.call("create", memory_limit="lots")
+    assert result["error"]["code"] == "invalid_input"
+    assert result["error"]["field"] == "memory_limit"
+    assert "512m" in result["error"]["hint"]
+
+
+def test_wrong_type_is_invalid_input(offline_tool):
+    result = offline_tool.call("exec", container="x", command="true", timeout="soon")
+    assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "timeout")
+
+
+def test_bad_container_name_is_invalid_input(offline_tool):
+    result = offline_tool.call("create", name="bad name; rm -rf /")
+    assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "name")
+
+
+def test_reserved_label_key_is_refused(offline_tool):
+    result = offline_tool.call("create", labels={"io.containers-tool.session": "x"})
+    assert (result["error"]["code"], result["error"]["field"]) in {
+        ("invalid_input", "labels"),
+        ("runtime_unavailable", None),
+    }
+
+
+def test_engine_down_is_runtime_unavailable_with_a_fix(offline_tool):
+    result = offline_tool.call("list")
+    assert result["error"]["code"] == "runtime_unavailable"
+    assert "preflight" in result["error"]["hint"] or "provision" in result["error"]["hint"]
+
+
+def test_preflight_reports_not_ready_instead_of_failing(offline_tool):
+    result = offline_tool.call("preflight")
+    assert result["ok"] is True
+    assert result["ready"] is False
+    assert result["checks"][0]["passed"] is False
+    assert result["checks"][0]["fix"]
+
+
+def test_destroy_all_without_confirm_is_refused(offline_tool):
+    result = offline_tool.call("destroy_all")
+    assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "confirm")
+
+
+def test_every_result_is_json_serialisable(offline_tool):
+    for call in ({"operation": "list"}, {"operation": "nope"}, {"operation": "create", "x": 1}):
+        json.dumps(offline_tool.call_dict(call))
+
+
+def test_non_object_call_is_invalid_input(offline_tool):
+    result = offline_tool.call_dict(["exec"])
+    assert result["error"]["code"] == "invalid_input"
