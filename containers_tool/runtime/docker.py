@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -27,7 +26,7 @@ from containers_tool.runtime.base import (
     ExecResult,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
-from containers_tool.runtime.streams import DeadlineReader, kill_argv, new_marker, read_frames
+from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 UNAVAILABLE_HINT = (
@@ -197,32 +196,15 @@ class DockerRuntime:
                 user=req.user or "",
             )["Id"]
             sock = self._api.exec_start(exec_id, socket=True)
-        reader = DeadlineReader(
-            req.timeout_s,
-            req.output_limit,
-            on_timeout=lambda: self._kill_marked(container, marker),
-            abort=lambda: _shutdown(sock),
-        )
-        try:
-            with _engine_errors(subject):
-                duration = reader.drain(read_frames(lambda n: socket_read(sock, n)))
-        finally:
-            _close(sock)
-        exit_code = None if reader.timed_out else self._exit_code(exec_id, subject)
-        return ExecResult(
-            exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
-        )
-
-    def _exit_code(self, exec_id: str, subject: str) -> int | None:
-        # The stream can end a moment before the engine records the exit.
-        for _ in range(50):
-            with _engine_errors(subject):
-                state = self._api.exec_inspect(exec_id)
-            if not state.get("Running"):
-                code = state.get("ExitCode")
-                return int(code) if code is not None else None
-            time.sleep(0.01)
-        return None
+        with _engine_errors(subject):
+            return collect(
+                req,
+                read_frames(lambda n: socket_read(sock, n)),
+                kill=lambda: self._kill_marked(container, marker),
+                abort=lambda: _shutdown(sock),
+                close=lambda: _close(sock),
+                inspect=lambda: self._api.exec_inspect(exec_id),
+            )
 
     def _kill_marked(self, container: str, marker: str) -> None:
         with _engine_errors(f"Container {container!r}"):

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import socket
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from containers_tool.runtime.base import (
     ExecResult,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
-from containers_tool.runtime.streams import DeadlineReader, kill_argv, new_marker, read_frames
+from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
 UNAVAILABLE_HINT = (
@@ -255,32 +254,15 @@ class PodmanRuntime:
                     stream=True,
                 )
             )
-        reader = DeadlineReader(
-            req.timeout_s,
-            req.output_limit,
-            on_timeout=lambda: self._kill_marked(container, marker),
-            abort=lambda: _shutdown(response),
-        )
-        try:
-            with _engine_errors(subject):
-                duration = reader.drain(read_frames(response.raw.read))
-        finally:
-            response.close()
-        exit_code = None if reader.timed_out else self._exit_code(exec_id, subject)
-        return ExecResult(
-            exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
-        )
-
-    def _exit_code(self, exec_id: str, subject: str) -> int | None:
-        # The stream can end a moment before the engine records the exit.
-        for _ in range(50):
-            with _engine_errors(subject):
-                state = _check(self._api.get(f"/exec/{exec_id}/json")).json()
-            if not state.get("Running"):
-                code = state.get("ExitCode")
-                return int(code) if code is not None else None
-            time.sleep(0.01)
-        return None
+        with _engine_errors(subject):
+            return collect(
+                req,
+                read_frames(response.raw.read),
+                kill=lambda: self._kill_marked(container, marker),
+                abort=lambda: _shutdown(response),
+                close=response.close,
+                inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
+            )
 
     def _kill_marked(self, container: str, marker: str) -> None:
         body = {"Cmd": kill_argv(marker), "User": "0", "AttachStdout": True, "AttachStderr": True}

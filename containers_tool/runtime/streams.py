@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from containers_tool.envelope import HeadTail
+from containers_tool.runtime.base import ExecRequest, ExecResult
 
 #: Every exec carries this variable with a unique value; its whole process tree inherits it,
 #: so a timeout can find and kill the tree from inside the container (no /proc children needed).
@@ -93,6 +95,47 @@ class DeadlineReader:
             if timer is not None:
                 timer.cancel()
         return int((time.perf_counter() - start) * 1000)
+
+
+def collect(
+    req: ExecRequest,
+    frames: Iterator[tuple[int, bytes]],
+    *,
+    kill: Callable[[], None],
+    abort: Callable[[], None],
+    close: Callable[[], None],
+    inspect: Callable[[], Mapping[str, Any]],
+) -> ExecResult:
+    """Drains a started exec under its deadline and returns how it ended.
+
+    Args:
+        req: The request (timeout and output limit).
+        frames: The exec's demultiplexed output.
+        kill: Kills the command's process tree inside the container.
+        abort: Closes the client side when the stream outlives the kill.
+        close: Releases the stream.
+        inspect: Returns the engine's exec state (`Running`, `ExitCode`).
+    """
+    reader = DeadlineReader(req.timeout_s, req.output_limit, on_timeout=kill, abort=abort)
+    try:
+        duration = reader.drain(frames)
+    finally:
+        close()
+    exit_code = None if reader.timed_out else _exit_code(inspect)
+    return ExecResult(
+        exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
+    )
+
+
+def _exit_code(inspect: Callable[[], Mapping[str, Any]]) -> int | None:
+    # The stream can end a moment before the engine records the exit.
+    for _ in range(50):
+        state = inspect()
+        if not state.get("Running"):
+            code = state.get("ExitCode")
+            return int(code) if code is not None else None
+        time.sleep(0.01)
+    return None
 
 
 def read_frames(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:
