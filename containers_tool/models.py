@@ -93,6 +93,11 @@ class CreateInput(Input):
     persistent: bool = Field(
         False, description="Keep the container after this session ends (default: removed)."
     )
+    keep_command: bool = Field(
+        False,
+        description="Run the image's own ENTRYPOINT/CMD (a service) instead of keeping the "
+        "container alive with sleep; create fails, quoting its output, if that command exits.",
+    )
     session_id: str | None = Field(None, pattern=SESSION_PATTERN, description=SESSION_DESCRIPTION)
     user: str | None = Field(
         None,

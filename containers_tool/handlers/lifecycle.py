@@ -25,6 +25,7 @@ from containers_tool.models import (
     StatusInput,
 )
 from containers_tool.runtime.base import ContainerInfo, ContainerSpec
+from containers_tool.services import ensure_running
 
 #: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
 KEEP_ALIVE = ("sleep", "infinity")
@@ -123,7 +124,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     spec = ContainerSpec(
         name=name,
         image=image,
-        command=KEEP_ALIVE,
+        command=None if args.keep_command else KEEP_ALIVE,
         labels=labels,
         env=dict(args.env),
         workdir=workdir,
@@ -159,6 +160,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
             ctx.runtime.put_archive(cid, "/", owned)
             steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
         ctx.runtime.start_container(cid)
+        if args.keep_command:
+            ensure_running(ctx, cid, name)  # the image's own command may exit at once
         info = ctx.runtime.inspect_container(cid) if spec.ports else None
         if info is not None and info.state != "running":
             raise ConflictError(

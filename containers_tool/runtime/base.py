@@ -107,6 +107,16 @@ class ImageInfo:
     labels: Mapping[str, str]
     size: int = 0
     created: str = ""
+    #: The image config's environment (issue 4: snapshots strip values); empty in lists.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLogs:
+    """A container's own output (its main command's), bounded per stream."""
+
+    stdout: Bounded
+    stderr: Bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +203,62 @@ class Runtime(Protocol):
 
     def remove_container(self, container: str) -> None:
         """Kills and removes a container with its anonymous volumes; idempotent."""
+        ...
+
+    # --- images, logs (issue 4: service containers, snapshots) ---
+
+    def inspect_image(self, ref: str) -> ImageInfo:
+        """Returns a local image with its config env (never pulls).
+
+        Raises:
+            NotFoundError: No such local image.
+        """
+        ...
+
+    def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
+        """Lists local images carrying all of `labels`."""
+        ...
+
+    def remove_image(self, ref: str) -> None:
+        """Removes a local image by reference (never forced).
+
+        Raises:
+            NotFoundError: No such image.
+            ConflictError: A container still uses it.
+        """
+        ...
+
+    def commit_container(
+        self,
+        container: str,
+        ref: str,
+        *,
+        labels: Mapping[str, str],
+        env: Mapping[str, str],
+        command: Sequence[str] | None = None,
+    ) -> str:
+        """Saves a container's filesystem as image `ref` and returns the image id.
+
+        Args:
+            container: The container to commit (paused while it is copied).
+            ref: `repository:tag` of the new image.
+            labels: Labels added to the image.
+            env: Variables whose value in the image config is replaced (e.g. blanked secrets).
+            command: The image's new CMD; None keeps the container's.
+
+        Raises:
+            NotFoundError: No such container.
+        """
+        ...
+
+    def container_logs(
+        self, container: str, *, tail: int | None, since_s: float | None, limit: int
+    ) -> ContainerLogs:
+        """Returns the last `tail` lines (of the last `since_s` seconds) of each stream.
+
+        Raises:
+            NotFoundError: No such container.
+        """
         ...
 
     def exec_command(self, container: str, req: ExecRequest) -> ExecResult:

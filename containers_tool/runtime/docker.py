@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +14,7 @@ import docker.errors
 import requests.exceptions
 from docker.utils.socket import read as socket_read
 
+from containers_tool.envelope import HeadTail
 from containers_tool.errors import (
     ConflictError,
     EngineError,
@@ -20,10 +23,12 @@ from containers_tool.errors import (
 )
 from containers_tool.runtime.base import (
     ContainerInfo,
+    ContainerLogs,
     ContainerSpec,
     EngineInfo,
     ExecRequest,
     ExecResult,
+    ImageInfo,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
 from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
@@ -67,6 +72,11 @@ def _close(sock: Any) -> None:
         if part is not None:
             with contextlib.suppress(OSError):
                 part.close()
+
+
+def _quote(value: str) -> str:
+    """Quotes a value for a Dockerfile instruction given to commit as a change."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class DockerRuntime:
@@ -180,6 +190,81 @@ class DockerRuntime:
         """See Runtime.remove_container."""
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
             self._api.remove_container(container, v=True, force=True)
+
+    # --- images, logs (issue 4: service containers, snapshots) ---
+
+    def inspect_image(self, ref: str) -> ImageInfo:
+        """See Runtime.inspect_image."""
+        with _engine_errors(f"Image {ref!r}"):
+            data = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        config = data.get("Config") or {}
+        env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
+        return ImageInfo(
+            id=str(data.get("Id", "")),
+            tags=list(data.get("RepoTags") or []),
+            labels=dict(config.get("Labels") or data.get("Labels") or {}),
+            env=env,
+            size=int(data.get("Size") or 0),
+            created=str(data.get("Created") or ""),
+        )
+
+    def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
+        """See Runtime.list_images."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with _engine_errors("Docker"):
+            rows = self._api.images(filters=filters)
+        return [
+            ImageInfo(
+                id=str(r.get("Id", "")),
+                tags=[t for t in r.get("RepoTags") or [] if t != "<none>:<none>"],
+                labels=dict(r.get("Labels") or {}),
+                size=int(r.get("Size") or 0),
+                created=str(r.get("Created") or ""),
+            )
+            for r in rows or []
+        ]
+
+    def remove_image(self, ref: str) -> None:
+        """See Runtime.remove_image."""
+        with _engine_errors(f"Image {ref!r}"):
+            self._api.remove_image(ref)
+
+    def commit_container(
+        self,
+        container: str,
+        ref: str,
+        *,
+        labels: Mapping[str, str],
+        env: Mapping[str, str],
+        command: Sequence[str] | None = None,
+    ) -> str:
+        """See Runtime.commit_container."""
+        repo, _, tag = ref.rpartition(":")
+        changes = [f"LABEL {_quote(k)}={_quote(v)}" for k, v in labels.items()]
+        changes += [f"ENV {k}={_quote(v)}" for k, v in env.items()]
+        if command is not None:
+            changes.append(f"CMD {json.dumps(list(command))}")
+        with _engine_errors(f"Container {container!r}"):
+            created = self._api.commit(container, repository=repo, tag=tag, changes=changes)
+        return str(created["Id"])
+
+    def container_logs(
+        self, container: str, *, tail: int | None, since_s: float | None, limit: int
+    ) -> ContainerLogs:
+        """See Runtime.container_logs."""
+        out, err = HeadTail(limit), HeadTail(limit)
+        since = int(time.time() - since_s) if since_s is not None else None
+        with _engine_errors(f"Container {container!r}"):
+            for stream, sink in ((True, out), (False, err)):
+                data = self._api.logs(
+                    container,
+                    stdout=stream,
+                    stderr=not stream,
+                    tail=tail if tail is not None else "all",
+                    since=since,
+                )
+                sink.add(data if isinstance(data, bytes) else b"".join(data))
+        return ContainerLogs(out.result(), err.result())
 
     def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
         """See Runtime.exec_command."""

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ import podman
 import podman.errors
 import requests.exceptions
 
+from containers_tool.envelope import HeadTail
 from containers_tool.errors import (
     ConflictError,
     EngineError,
@@ -21,13 +23,15 @@ from containers_tool.errors import (
 )
 from containers_tool.runtime.base import (
     ContainerInfo,
+    ContainerLogs,
     ContainerSpec,
     EngineInfo,
     ExecRequest,
     ExecResult,
+    ImageInfo,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
-from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
+from containers_tool.runtime.streams import STDERR, collect, kill_argv, new_marker, read_frames
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
 UNAVAILABLE_HINT = (
@@ -85,6 +89,11 @@ def _shutdown(response: Any) -> None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     response.close()
+
+
+def _quote(value: str) -> str:
+    """Quotes a value for a Dockerfile instruction given to commit as a change."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class PodmanRuntime:
@@ -227,6 +236,87 @@ class PodmanRuntime:
         params = {"force": "true", "v": "true", "timeout": "0"}
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
             _check(self._api.delete(f"/containers/{container}", params=params))
+
+    # --- images, logs (issue 4: service containers, snapshots) ---
+
+    def inspect_image(self, ref: str) -> ImageInfo:
+        """See Runtime.inspect_image."""
+        with _engine_errors(f"Image {ref!r}"):
+            data = _check(self._api.get(f"/images/{ref}/json")).json()
+        config = data.get("Config") or {}
+        env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
+        return ImageInfo(
+            id=str(data.get("Id", "")),
+            tags=list(data.get("RepoTags") or []),
+            labels=dict(config.get("Labels") or data.get("Labels") or {}),
+            env=env,
+            size=int(data.get("Size") or 0),
+            created=str(data.get("Created") or ""),
+        )
+
+    def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
+        """See Runtime.list_images."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with _engine_errors("Podman"):
+            rows = _check(
+                self._api.get("/images/json", params={"filters": json.dumps(filters)})
+            ).json()
+        return [
+            ImageInfo(
+                id=str(r.get("Id", "")),
+                tags=[t for t in r.get("RepoTags") or [] if t != "<none>:<none>"],
+                labels=dict(r.get("Labels") or {}),
+                size=int(r.get("Size") or 0),
+                created=str(r.get("Created") or ""),
+            )
+            for r in rows or []
+        ]
+
+    def remove_image(self, ref: str) -> None:
+        """See Runtime.remove_image."""
+        with _engine_errors(f"Image {ref!r}"):
+            _check(self._api.delete(f"/images/{ref}"))
+
+    def commit_container(
+        self,
+        container: str,
+        ref: str,
+        *,
+        labels: Mapping[str, str],
+        env: Mapping[str, str],
+        command: Sequence[str] | None = None,
+    ) -> str:
+        """See Runtime.commit_container."""
+        repo, _, tag = ref.rpartition(":")
+        changes = [f"LABEL {_quote(k)}={_quote(v)}" for k, v in labels.items()]
+        changes += [f"ENV {k}={_quote(v)}" for k, v in env.items()]
+        if command is not None:
+            changes.append(f"CMD {json.dumps(list(command))}")
+        with _engine_errors(f"Container {container!r}"):
+            params = {"container": container, "repo": repo, "tag": tag, "changes": changes}
+            created = _check(self._api.post("/commit", params=params)).json()
+        return str(created["Id"])
+
+    def container_logs(
+        self, container: str, *, tail: int | None, since_s: float | None, limit: int
+    ) -> ContainerLogs:
+        """See Runtime.container_logs."""
+        out, err = HeadTail(limit), HeadTail(limit)
+        since = int(time.time() - since_s) if since_s is not None else None
+        with _engine_errors(f"Container {container!r}"):
+            params: dict[str, str] = {"stdout": "true", "stderr": "true"}
+            params["tail"] = str(tail) if tail is not None else "all"
+            if since is not None:
+                params["since"] = str(since)
+            response = _check(
+                self._api.get(f"/containers/{container}/logs", params=params, stream=True)
+            )
+            try:
+                for stream, data in read_frames(response.raw.read):
+                    (err if stream == STDERR else out).add(data)
+            finally:
+                response.close()
+        return ContainerLogs(out.result(), err.result())
 
     def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
         """See Runtime.exec_command."""

@@ -1,0 +1,144 @@
+"""Service containers on both engines: wait_healthy, keep_command, logs."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from containers_tool import ContainersTool
+from tests.integration.conftest import BUSYBOX, unique
+
+SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
+FAILING_CMD = ["sh", "-c", "echo about to fail; echo boom >&2; exit 4"]
+
+
+def _image_with_cmd(tool: ContainersTool, command: list[str]) -> str:
+    """Commits a busybox container into a tiny image whose own CMD is `command`."""
+    runtime = tool.context.runtime
+    made = tool.call("create", image=BUSYBOX, name=unique("img-src"))
+    ref = f"localhost/containers-tool-test/service:{secrets.token_hex(4)}"
+    runtime.commit_container(made["container"], ref, labels={}, env={}, command=command)
+    tool.call("destroy", container=made["container"])
+    return ref
+
+
+@pytest.fixture
+def service_image(tool: ContainersTool) -> Iterator[str]:
+    ref = _image_with_cmd(tool, SERVICE_CMD)
+    yield ref
+    tool.context.runtime.remove_image(ref)
+
+
+def test_wait_healthy_passes_once_the_check_does(tool, box):
+    tool.call("exec_background", container=box, command="sleep 0.5; touch /tmp/ready")
+    result = tool.call(
+        "wait_healthy", container=box, health_command="test -f /tmp/ready", interval=0.1
+    )
+    assert result["ok"], result
+    assert result["healthy"] is True
+    assert result["check"] == "command"
+    assert result["attempts"] >= 1
+    assert result["last_exit_code"] == 0
+
+
+def test_wait_healthy_fails_after_retries_with_last_output(tool, box):
+    result = tool.call(
+        "wait_healthy",
+        container=box,
+        health_command="echo not yet; exit 1",
+        retries=3,
+        interval=0.05,
+    )
+    assert result["ok"], result
+    assert (result["healthy"], result["attempts"], result["last_exit_code"]) == (False, 3, 1)
+    assert result["last_output"] == "not yet"
+    assert result["hint"]
+
+
+def test_wait_healthy_times_out(tool, box):
+    result = tool.call("wait_healthy", container=box, port=9, timeout=0.5, interval=0.1)
+    assert (result["healthy"], result["check"]) == (False, "port")
+    assert result["attempts"] >= 1
+
+
+def test_wait_healthy_on_port_and_url(tool, box):
+    job = tool.call(
+        "exec_background",
+        container=box,
+        command="mkdir -p /tmp/www && httpd -f -p 8080 -h /tmp/www",
+    )["job_id"]
+    by_port = tool.call("wait_healthy", container=box, port=8080, timeout=10, interval=0.1)
+    assert by_port["healthy"] is True
+    by_url = tool.call("wait_healthy", container=box, url="http://127.0.0.1:8080/", retries=1)
+    # busybox httpd answers 404 for a missing index: not healthy, but a real HTTP answer.
+    assert by_url["healthy"] is False
+    tool.call("exec", container=box, command="echo hi > /tmp/www/index.html")
+    by_url = tool.call(
+        "wait_healthy", container=box, url="http://127.0.0.1:8080/", timeout=10, interval=0.1
+    )
+    assert by_url["healthy"] is True
+    tool.call("exec_cancel", container=box, job_id=job)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"health_command": "true", "port": 80}, {"url": "ftp://x"}],
+)
+def test_wait_healthy_needs_exactly_one_check(tool, box, fields):
+    result = tool.call("wait_healthy", container=box, **fields)
+    assert result["error"]["code"] == "invalid_input"
+
+
+def test_service_image_runs_its_own_command_with_keep_command(tool, service_image, raw):
+    made = tool.call("create", image=service_image, name=unique("svc"), keep_command=True)
+    assert made["ok"], made
+    name = made["container"]
+    try:
+        ready = tool.call(
+            "wait_healthy", container=name, health_command="test -f /tmp/served", interval=0.1
+        )
+        assert ready["healthy"] is True
+        assert tool.call("exec", container=name, command="cat /tmp/served")["stdout"] == "ready\n"
+        logs = tool.call("logs", container=name)
+        assert logs["stdout"] == "service started\n"
+        assert (logs["stderr"], logs["truncated"]) == ("", False)
+        assert raw.containers.get(name).status == "running"
+    finally:
+        tool.call("destroy", container=name)
+
+
+def test_without_keep_command_the_image_command_does_not_run(tool, service_image):
+    made = tool.call("create", image=service_image, name=unique("svc-keep"))
+    try:
+        result = tool.call("exec", container=made["container"], command="test -f /tmp/served")
+        assert result["exit_code"] == 1
+    finally:
+        tool.call("destroy", container=made["container"])
+
+
+def test_create_refuses_a_service_that_exits_at_once(tool, raw):
+    ref = _image_with_cmd(tool, FAILING_CMD)
+    name = unique("svc-fail")
+    try:
+        made = tool.call("create", image=ref, name=name, keep_command=True)
+        assert made["ok"] is False
+        assert (made["error"]["code"], made["error"]["field"]) == ("conflict", "keep_command")
+        assert "exit 4" in made["error"]["message"]
+        assert "boom" in made["error"]["message"]
+        assert name not in [c.name for c in raw.containers.list(all=True)]
+    finally:
+        tool.context.runtime.remove_image(ref)
+
+
+def test_logs_tail_is_bounded(tool, raw, service_image):
+    made = tool.call("create", image=service_image, name=unique("svc-logs"), keep_command=True)
+    name = made["container"]
+    try:
+        logs = tool.call("logs", container=name, tail=1)
+        assert logs["ok"], logs
+        assert logs["stdout_bytes"] <= len("service started\n")
+        assert tool.call("logs", container="no-such-container")["error"]["code"] == "not_found"
+    finally:
+        tool.call("destroy", container=name)
