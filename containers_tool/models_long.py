@@ -131,6 +131,6 @@ class ListSnapshotsInput(Input):
 
 
 class DeleteSnapshotInput(Input):
-    """Deletes a snapshot image; containers restored from it keep running."""
+    """Deletes a snapshot image; refused while a container made from it exists."""
 
     snapshot: str = SnapshotName

@@ -79,6 +79,33 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _config_changes(
+    config: Mapping[str, Any],
+    labels: Mapping[str, str],
+    env: Mapping[str, str],
+    command: Sequence[str] | None,
+) -> list[str]:
+    """Dockerfile changes that rebuild a container's config on an imported image."""
+    envs = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
+    envs.update(env)
+    changes = [f"ENV {k}={_quote(v)}" for k, v in envs.items()]
+    all_labels = {**(config.get("Labels") or {}), **labels}
+    changes += [f"LABEL {_quote(k)}={_quote(v)}" for k, v in all_labels.items()]
+    cmd = list(command) if command is not None else config.get("Cmd")
+    if cmd:
+        changes.append(f"CMD {json.dumps(cmd)}")
+    if config.get("Entrypoint"):
+        changes.append(f"ENTRYPOINT {json.dumps(config['Entrypoint'])}")
+    if config.get("WorkingDir"):
+        changes.append(f"WORKDIR {config['WorkingDir']}")
+    if config.get("User"):
+        changes.append(f"USER {config['User']}")
+    changes += [f"EXPOSE {port}" for port in config.get("ExposedPorts") or {}]
+    if config.get("StopSignal"):
+        changes.append(f"STOPSIGNAL {config['StopSignal']}")
+    return changes
+
+
 class DockerRuntime:
     """Docker Engine over its REST API.
 
@@ -240,12 +267,20 @@ class DockerRuntime:
     ) -> str:
         """See Runtime.commit_container."""
         repo, _, tag = ref.rpartition(":")
-        changes = [f"LABEL {_quote(k)}={_quote(v)}" for k, v in labels.items()]
-        changes += [f"ENV {k}={_quote(v)}" for k, v in env.items()]
-        if command is not None:
-            changes.append(f"CMD {json.dumps(list(command))}")
         with _engine_errors(f"Container {container!r}"):
-            created = self._api.commit(container, repository=repo, tag=tag, changes=changes)
+            # Not /commit: Docker copies the container's config, env values included, into
+            # the image's container_config. Export and import leave no such copy.
+            config = self._api.inspect_container(container).get("Config") or {}
+            changes = _config_changes(config, labels, env, command)
+            self._api.pause(container)
+            try:
+                tar = self._api.export(container, chunk_size=1024 * 1024)
+                self._api.import_image(
+                    src=tar, repository=repo, tag=tag, changes=changes, stream_src=True
+                )
+            finally:
+                self._api.unpause(container)
+            created = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
         return str(created["Id"])
 
     def container_logs(

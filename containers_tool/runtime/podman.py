@@ -294,6 +294,7 @@ class PodmanRuntime:
             changes.append(f"CMD {json.dumps(list(command))}")
         with _engine_errors(f"Container {container!r}"):
             params = {"container": container, "repo": repo, "tag": tag, "changes": changes}
+            params["pause"] = "true"
             created = _check(self._api.post("/commit", params=params)).json()
         return str(created["Id"])
 

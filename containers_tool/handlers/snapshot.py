@@ -1,0 +1,139 @@
+"""snapshot, restore, list_snapshots, delete_snapshot: container filesystems saved as images.
+
+A snapshot is a local image `localhost/containers-tool/snapshots:<name>` labelled by the tool;
+the image store is its only record. Env values set at create (forwarded secrets among them)
+never reach the image: each is blanked, or reset to the source image's own value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import ConflictError, NotFoundError
+from containers_tool.handlers.lifecycle import create
+from containers_tool.models import CreateInput
+from containers_tool.models_long import (
+    DeleteSnapshotInput,
+    ListSnapshotsInput,
+    RestoreInput,
+    SnapshotInput,
+)
+
+REPOSITORY = "localhost/containers-tool/snapshots"
+SNAPSHOT = lb.PREFIX + "snapshot"
+SNAPSHOT_OF = lb.PREFIX + "snapshot-of"
+STRIPPED_ENV = lb.PREFIX + "stripped-env"
+#: Variables engines set themselves; never secrets, kept as they are.
+ENGINE_ENV = frozenset({"PATH", "HOSTNAME", "HOME", "TERM", "container"})
+
+
+def image_ref(name: str) -> str:
+    """Returns the image reference of snapshot `name`."""
+    return f"{REPOSITORY}:{name}"
+
+
+def _unknown(name: str) -> NotFoundError:
+    return NotFoundError(
+        f"No snapshot named {name!r}.",
+        hint="Call list_snapshots to see the snapshots.",
+        field="snapshot",
+    )
+
+
+@operation("snapshot", SnapshotInput)
+def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
+    """Commits the container's filesystem into a snapshot image, without env values."""
+    ref = ctx.resolve(args.container)
+    target = image_ref(args.name)
+    if ctx.runtime.image_exists(target):
+        raise ConflictError(
+            f"A snapshot named {args.name!r} already exists.",
+            hint="Pick another name, or call delete_snapshot first.",
+            field="name",
+        )
+    info = ctx.runtime.inspect_container(ref.id)
+    try:
+        base_env = ctx.runtime.inspect_image(info.image).env
+    except NotFoundError:
+        base_env = {}
+    env: dict[str, str] = {}
+    stripped: list[str] = []
+    for name in info.env_names:
+        if name in base_env:
+            env[name] = base_env[name]  # undoes any value given at create
+        elif name not in ENGINE_ENV:
+            env[name] = ""
+            stripped.append(name)
+    labels = {
+        lb.MANAGED_BY: lb.MANAGER,
+        SNAPSHOT: args.name,
+        SNAPSHOT_OF: info.name,
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        lb.WORKDIR: info.workdir or ref.workdir,
+        STRIPPED_ENV: ",".join(sorted(stripped)),
+    }
+    image_id = ctx.runtime.commit_container(ref.id, target, labels=labels, env=env)
+    return {
+        "snapshot": args.name,
+        "image": target,
+        "image_id": image_id[:19],
+        "source": info.name,
+        "stripped_env": sorted(stripped),
+        "hint": "Call restore with this snapshot to make a new container from it; pass env "
+        "again for the stripped variables.",
+    }
+
+
+@operation("restore", RestoreInput)
+def restore(args: RestoreInput, ctx: Context) -> dict[str, object]:
+    """Creates a container from a snapshot, as create does; never pulls."""
+    target = image_ref(args.snapshot)
+    try:
+        image = ctx.runtime.inspect_image(target)
+    except NotFoundError:
+        raise _unknown(args.snapshot) from None
+    fields = args.model_dump(exclude={"snapshot"}, exclude_unset=True)
+    fields["image"] = target
+    if args.workdir is None and image.labels.get(lb.WORKDIR):
+        fields["workdir"] = image.labels[lb.WORKDIR]
+    result = create(CreateInput.model_validate(fields), ctx)
+    return {**result, "snapshot": args.snapshot}
+
+
+@operation("list_snapshots", ListSnapshotsInput)
+def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
+    """Lists the tool's snapshots, newest first."""
+    rows = [i for i in ctx.runtime.list_images(lb.managed_filter()) if i.labels.get(SNAPSHOT)]
+    rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""), reverse=True)
+    snapshots = [
+        {
+            "snapshot": i.labels[SNAPSHOT],
+            "image": image_ref(i.labels[SNAPSHOT]),
+            "source": i.labels.get(SNAPSHOT_OF),
+            "created": i.labels.get(lb.CREATED),
+            "size": i.size,
+            "stripped_env": [n for n in i.labels.get(STRIPPED_ENV, "").split(",") if n],
+        }
+        for i in rows
+    ]
+    return {"snapshots": snapshots, "count": len(snapshots)}
+
+
+@operation("delete_snapshot", DeleteSnapshotInput)
+def delete_snapshot(args: DeleteSnapshotInput, ctx: Context) -> dict[str, object]:
+    """Removes a snapshot image; refused while a container still uses it."""
+    target = image_ref(args.snapshot)
+    if not ctx.runtime.image_exists(target):
+        raise _unknown(args.snapshot)
+    try:
+        ctx.runtime.remove_image(target)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"Snapshot {args.snapshot!r} is in use by a container.",
+            hint="Destroy the containers restored from it, then call delete_snapshot again.",
+            field="snapshot",
+        ) from exc
+    return {"deleted": args.snapshot}
