@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -236,6 +237,14 @@ def _call(tool: ContainersTool, text: str) -> int:
     return show(tool.call_dict(payload) if isinstance(payload, dict) else {}, True)
 
 
+def _settings_error(exc: ValidationError) -> int:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    errors.print(f"[red]✗ settings:[/] {where}: {first['msg']}")
+    errors.print("  [yellow]hint:[/] fix the CONTAINERS_TOOL_* variables or the config YAML.")
+    return 2
+
+
 def _subcommand_name(op: str) -> str:
     return op.replace("_", "-")
 
@@ -296,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         from containers_tool.mcp_server import serve
 
         overrides = {"runtime": args.runtime} if args.runtime else {}
-        return serve(http=args.http, port=args.port, session_id=args.session_id, **overrides)
+        try:
+            return serve(http=args.http, port=args.port, session_id=args.session_id, **overrides)
+        except ValidationError as exc:
+            return _settings_error(exc)
     op = getattr(args, "operation", None)
     fields: dict[str, Any] = {}
     if op is not None:
@@ -304,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             fields = cli_args.collect(args, kinds[op])
         except ValueError as exc:
             parser.error(str(exc))
-    tool = _tool(args.runtime)
+    try:
+        tool = _tool(args.runtime)
+    except ValidationError as exc:
+        return _settings_error(exc)
     with tool:
         if args.cmd == "quickstart":
             return quickstart(tool)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Literal
 
 from containers_tool.schema import TOOL_DESCRIPTION, build_schema
@@ -170,12 +171,8 @@ def _strict(node: Mapping[str, Any]) -> dict[str, Any]:
             "additionalProperties": False,
         }
         out: dict[str, Any] = {"type": "array", "items": pair}
-        text = node.get("description")
-        out["description"] = (
-            f"{text} As a list of {{name, value}} pairs."
-            if text
-            else ("A list of {name, value} pairs.")
-        )
+        text = node.get("description", "")
+        out["description"] = f"{text} As a list of {{name, value}} pairs.".strip()
         return out
     out = {k: copy.deepcopy(v) for k, v in node.items() if k in STRICT_KEYWORDS}
     if "anyOf" in node:
@@ -219,8 +216,14 @@ def from_strict_arguments(
     Drops null fields and rebuilds maps from `{name, value}` lists, following the flat schema.
     Arguments in the tool's own shape pass through unchanged.
     """
-    flat = flat_schema(schema)
+    flat = _registry_flat_schema() if schema is None else flat_schema(schema)
     return _decode(arguments, flat)  # type: ignore[no-any-return]
+
+
+@cache
+def _registry_flat_schema() -> dict[str, Any]:
+    # Read-only: an agent loop decodes every call against it, and building it takes ~10 ms.
+    return flat_schema()
 
 
 def _decode(value: Any, node: Mapping[str, Any]) -> Any:
