@@ -57,6 +57,11 @@ def ensure_running(ctx: Context, container: str, name: str) -> ContainerInfo:
     while True:
         info = ctx.runtime.inspect_container(container)
         if info.state in STOPPED:
+            for _ in range(20):  # Podman says "stopped" a moment before it records the exit
+                if info.exit_code is not None:
+                    break
+                time.sleep(0.05)
+                info = ctx.runtime.inspect_container(container)
             output = last_lines(ctx, container) or "(no output)"
             raise ConflictError(
                 f"Container {name!r} exited right after starting (exit {info.exit_code}); "
