@@ -107,6 +107,30 @@ class CreateInput(Input):
     privileged: bool = Field(
         False, description="Privileged mode; refused unless the operator's policy allows it."
     )
+    # --- networks and compose (issue 5) ---
+    session_network: bool = Field(
+        False,
+        description="Join the session's private network, shared only by this session's "
+        "containers and removed with the session.",
+    )
+    compose_content: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200_000,
+        description="Compose YAML to bring up before the container; the container joins the "
+        "stack's network and reaches services by name. destroy tears the stack down.",
+    )
+    compose_file: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Absolute host path of a compose file (instead of compose_content).",
+    )
+    compose_project: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Compose project name; derived from the container name when omitted.",
+    )
+    # --- end issue 5 ---
 
     @field_validator("memory_limit")
     @classmethod

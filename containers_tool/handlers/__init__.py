@@ -1,5 +1,25 @@
 """Operation handlers, one module per family; importing this package registers them all."""
 
-from containers_tool.handlers import exec, files, health, jobs, lifecycle, preflight, snapshot
+from containers_tool.handlers import (
+    compose,  # issue 5
+    exec,
+    files,
+    health,
+    jobs,
+    lifecycle,
+    networks,  # issue 5
+    preflight,
+    snapshot,
+)
 
-__all__ = ["exec", "files", "health", "jobs", "lifecycle", "preflight", "snapshot"]
+__all__ = [
+    "compose",
+    "exec",
+    "files",
+    "health",
+    "jobs",
+    "lifecycle",
+    "networks",
+    "preflight",
+    "snapshot",
+]

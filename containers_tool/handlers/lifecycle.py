@@ -9,6 +9,7 @@ import shlex
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +18,7 @@ from containers_tool import policy
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
+from containers_tool.handlers import compose, networks  # issue 5
 from containers_tool.models import (
     CreateInput,
     DestroyAllInput,
@@ -139,6 +141,12 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         hostname=name[:63],
     )
     with ExitStack() as undo:
+        # --- issue 5: compose stack and session network exist before the container joins them
+        joins = compose.prepare(ctx, args, name, session, undo)
+        steps.extend(joins.steps)
+        if joins.networks or joins.labels:
+            spec = replace(spec, network=joins.networks[0], labels={**labels, **joins.labels})
+        # --- end issue 5
         try:
             cid = ctx.runtime.create_container(spec)
         except ConflictError as exc:
@@ -153,6 +161,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
                 exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
             ) from exc
         undo.callback(ctx.runtime.remove_container, cid)
+        for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
+            ctx.runtime.connect_network(extra, cid, [])
         mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
         owned = None if mounted or workdir in SYSTEM_DIRS else _owned_dir_tar(workdir, user)
         if owned is not None:
@@ -258,12 +268,14 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
             "privileged": info.privileged,
         },
         "connect": connect_command(ctx, info.name, info.user or None, info.workdir or None),
+        "compose": compose.describe(ctx, info.name, dict(info.labels)),  # issue 5
     }
 
 
 def remove(ctx: Context, name: str, cid: str) -> None:
-    """Removes a managed container and forgets it."""
+    """Removes a managed container, and what is attached to it, and forgets it."""
     ctx.runtime.remove_container(cid)
+    networks.release(ctx, name)  # issue 5: port sidecars, compose stack
     ctx.forget(name)
 
 
@@ -296,7 +308,12 @@ def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
             field="confirm",
         )
     infos = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
-    return {"destroyed": destroy_many(ctx, infos)}
+    destroyed = destroy_many(ctx, infos)
+    # issue 5: the session's networks go with it (those still in use by others stay)
+    return {
+        "destroyed": destroyed,
+        "networks": networks.remove_unused_networks(ctx, args.session_id),
+    }
 
 
 def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
@@ -309,5 +326,7 @@ def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
     with contextlib.suppress(Exception):
         infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
         ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]
-        return destroy_many(ctx, ephemeral, parallel)
+        destroyed = destroy_many(ctx, ephemeral, parallel)
+        networks.remove_unused_networks(ctx, ctx.session_id)  # issue 5
+        return destroyed
     return []

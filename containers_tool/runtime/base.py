@@ -142,6 +142,27 @@ class ExecResult:
     duration_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """A network as the engine reports it; `containers` maps attached container names to IPs."""
+
+    id: str
+    name: str
+    driver: str
+    internal: bool
+    labels: Mapping[str, str]
+    containers: Mapping[str, str] = field(default_factory=dict)
+    subnets: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeInfo:
+    """A named volume as the engine reports it."""
+
+    name: str
+    labels: Mapping[str, str]
+
+
 @runtime_checkable
 class Runtime(Protocol):
     """One container engine. Methods raise only `containers_tool.errors` types."""
@@ -292,4 +313,67 @@ class Runtime(Protocol):
         self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]
     ) -> list[str]:
         """Returns the argv a human runs to get `shell` interactively in the container."""
+        ...
+
+    # --- networks (issue 5) ---
+
+    def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
+        """Creates a bridge network with DNS between its containers.
+
+        Raises:
+            ConflictError: A network of that name exists.
+        """
+        ...
+
+    def inspect_network(self, network: str) -> NetworkInfo:
+        """Returns a network with the containers attached to it.
+
+        Raises:
+            NotFoundError: No such network.
+        """
+        ...
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[NetworkInfo]:
+        """Lists networks carrying all of `labels` (`containers` is left empty)."""
+        ...
+
+    def remove_network(self, network: str) -> None:
+        """Removes a network; idempotent.
+
+        Raises:
+            ConflictError: Containers are still attached.
+        """
+        ...
+
+    def connect_network(self, network: str, container: str, aliases: Sequence[str]) -> None:
+        """Attaches a container to a network under extra DNS `aliases`.
+
+        Raises:
+            NotFoundError: No such network or container.
+            ConflictError: Already attached.
+        """
+        ...
+
+    def disconnect_network(self, network: str, container: str) -> None:
+        """Detaches a container from a network.
+
+        Raises:
+            NotFoundError: No such network or container, or it is not attached.
+        """
+        ...
+
+    def container_addresses(self, container: str) -> dict[str, str]:
+        """Returns the container's IPv4 address on each network it is attached to.
+
+        Raises:
+            NotFoundError: No such container.
+        """
+        ...
+
+    def list_volumes(self, labels: Mapping[str, str]) -> list[VolumeInfo]:
+        """Lists named volumes carrying all of `labels`."""
+        ...
+
+    def remove_volume(self, volume: str) -> None:
+        """Removes a named volume; idempotent."""
         ...

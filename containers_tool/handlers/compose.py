@@ -1,0 +1,263 @@
+"""Compose stacks and the networks a new container joins, for create, status and destroy.
+
+The stack is brought up before the primary container, which then joins the stack's networks and
+reaches services by their names. Every object of the stack carries labels tying it to the primary
+container and the session (added through an override file, whatever compose runs), so
+`networks.release` tears it down by label, and status reads it back from the engine.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.errors import (
+    BuildFailedError,
+    ConflictError,
+    InvalidInputError,
+    RuntimeUnavailableError,
+)
+from containers_tool.handlers import networks
+from containers_tool.models import CreateInput
+from containers_tool.runtime.compose import ComposeDriver, detect
+
+COMPOSE_PROJECT = lb.PREFIX + "compose-project"
+COMPOSE_SERVICE = lb.PREFIX + "compose-service"
+COMPOSE_NETWORK = lb.PREFIX + "compose-network"
+#: Compose's own project label, set by every implementation.
+FOREIGN_PROJECT = "com.docker.compose.project"
+UP_TIMEOUT_S = 600.0
+#: Compose error text beyond this is cut (its tail says what failed).
+ERROR_TEXT_LIMIT = 1500
+#: Words in a failed `up`'s output meaning the file is at fault rather than an image or command.
+_INVALID = re.compile(
+    r"is invalid|unsupported config|additional propert|does not match|yaml|validating|"
+    r"missing networks|undefined (?:network|volume|service)|must be a mapping|not a valid",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Joins:
+    """What create adds to the primary container: networks to join (first at create) and labels."""
+
+    networks: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    steps: list[dict[str, object]] = field(default_factory=list)
+
+
+def driver(ctx: Context) -> ComposeDriver | None:
+    """Returns the compose implementation for the context's engine, or None (cached)."""
+    return detect(ctx.runtime.name, ctx.runtime.info().endpoint)
+
+
+def project_name(args: CreateInput, container: str) -> str:
+    """Returns the stack's project name: given, or derived from the container's name."""
+    if args.compose_project:
+        return args.compose_project
+    derived = re.sub(r"[^a-z0-9_-]", "-", container.lower()).lstrip("-_")
+    return (derived or "stack")[:63]
+
+
+def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: ExitStack) -> Joins:
+    """Brings up the compose stack and the session network the container is to join.
+
+    Args:
+        ctx: The tool's context.
+        args: The create call.
+        name: The primary container's name.
+        session: Its session.
+        undo: create's undo stack; gets the stack's teardown.
+
+    Raises:
+        InvalidInputError: Conflicting fields or a bad compose file.
+        BuildFailedError: `compose up` failed (its text is in the message).
+        ConflictError: The project name is taken.
+    """
+    joins = Joins()
+    wants_compose = args.compose_content is not None or args.compose_file is not None
+    if args.network in ("none", "host") and (wants_compose or args.session_network):
+        raise InvalidInputError(
+            f"network {args.network!r} cannot be combined with compose or session_network.",
+            hint="Drop network, or drop compose_*/session_network.",
+            field="network",
+        )
+    if args.network:
+        joins.networks.append(args.network)
+    if wants_compose:
+        project = project_name(args, name)
+        joins.steps.append(_up(ctx, args, name, session, project, undo))
+        joins.labels[COMPOSE_PROJECT] = project
+        joins.networks.extend(_stack_networks(ctx, name))
+    if args.session_network:
+        joins.networks.append(networks.session_network(ctx, session))
+    return joins
+
+
+def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
+    if args.compose_content is not None and args.compose_file is not None:
+        raise InvalidInputError(
+            "compose_content and compose_file cannot both be given.",
+            hint="Pass one of them.",
+            field="compose_file",
+        )
+    where = "compose_content" if args.compose_content is not None else "compose_file"
+    text = args.compose_content
+    if text is None:
+        path = Path(str(args.compose_file))
+        if not path.is_file():
+            raise InvalidInputError(
+                f"compose_file {str(path)!r} is not a file.",
+                hint="Pass the absolute path of an existing compose file.",
+                field=where,
+            )
+        text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(
+            f"The compose YAML does not parse: {' '.join(str(exc).split())}",
+            hint="Fix the YAML and call create again.",
+            field=where,
+        ) from None
+    services = doc.get("services") if isinstance(doc, dict) else None
+    if not isinstance(services, dict) or not services:
+        raise InvalidInputError(
+            "The compose file has no services mapping.",
+            hint="Add `services:` with at least one service that has an `image`.",
+            field=where,
+        )
+    for svc, body in services.items():
+        if not isinstance(body, dict) or not (body.get("image") or body.get("build")):
+            raise InvalidInputError(
+                f"Compose service {svc!r} has neither image nor build.",
+                hint="Give every service an image, e.g. localhost/base/busybox:latest.",
+                field=where,
+            )
+    return doc, where
+
+
+def _override(doc: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """Returns an override file that labels every service, network and volume of `doc`."""
+    services: dict[str, Any] = doc["services"]
+    out: dict[str, Any] = {
+        "services": {s: {"labels": {**tags, COMPOSE_SERVICE: str(s)}} for s in services}
+    }
+    if "version" in doc:  # compose v1 refuses override files of another version
+        out["version"] = doc["version"]
+    nets = {
+        str(k): {"labels": {**tags, COMPOSE_NETWORK: str(k)}}
+        for k, v in (doc.get("networks") or {}).items()
+        if not (isinstance(v, dict) and v.get("external"))
+    }
+    if any("networks" not in b and "network_mode" not in b for b in services.values()):
+        nets.setdefault("default", {"labels": {**tags, COMPOSE_NETWORK: "default"}})
+    if nets:
+        out["networks"] = nets
+    vols = {
+        str(k): {"labels": dict(tags)}
+        for k, v in (doc.get("volumes") or {}).items()
+        if not (isinstance(v, dict) and v.get("external"))
+    }
+    if vols:
+        out["volumes"] = vols
+    return out
+
+
+def _up(
+    ctx: Context, args: CreateInput, name: str, session: str, project: str, undo: ExitStack
+) -> dict[str, object]:
+    doc, where = _load(args)
+    if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
+        {networks.ATTACHED_TO: name}
+    ):
+        # Checked before `up`: the undo below removes whatever is attached to this name.
+        raise ConflictError(
+            f"A container named {name!r} already exists.",
+            hint="Pick another name, or call destroy on the old one if it is yours.",
+            field="name",
+        )
+    if ctx.runtime.list_containers({FOREIGN_PROJECT: project}):
+        raise ConflictError(
+            f"A compose project named {project!r} is already running.",
+            hint="Pass another compose_project, or another container name.",
+            field="compose_project",
+        )
+    compose = driver(ctx)
+    if compose is None:
+        raise RuntimeUnavailableError(
+            f"No compose implementation works with {ctx.runtime.name}.",
+            hint="Install docker compose (v2), docker-compose or podman-compose; see preflight.",
+            field=where,
+        )
+    tags = {networks.ATTACHED_TO: name, lb.SESSION: session, COMPOSE_PROJECT: project}
+    undo.callback(networks.release, ctx, name)
+    # Private (0700) and removed whatever happens: the content may hold secrets.
+    tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
+    try:
+        files = [Path(str(args.compose_file))] if args.compose_file else []
+        if args.compose_content is not None:
+            files.append(tmp / "compose.yaml")
+            files[0].write_text(args.compose_content, encoding="utf-8")
+        override = tmp / "containers-tool.override.yaml"
+        override.write_text(yaml.safe_dump(_override(doc, tags)), encoding="utf-8")
+        files.append(override)
+        result = compose.up(project, files, UP_TIMEOUT_S)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    services = stack_services(ctx, name)
+    expected = {str(s) for s, b in doc["services"].items() if not b.get("profiles")}
+    missing = sorted(expected - {str(s["service"]) for s in services})
+    if result.exit_code != 0 or missing:
+        text = result.output.strip()
+        if len(text) > ERROR_TEXT_LIMIT:
+            text = "…" + text[-ERROR_TEXT_LIMIT:]
+        why = f"exit {result.exit_code}" + (f", services not created: {missing}" if missing else "")
+        error = InvalidInputError if _INVALID.search(text) else BuildFailedError
+        raise error(
+            f"compose up failed ({why}): {text}",
+            hint="Fix the compose file (images must exist locally or be pullable); "
+            "nothing of the stack was left behind.",
+            field=where,
+        )
+    return {
+        "step": "compose",
+        "status": "success",
+        "detail": f"{compose.description}: project {project}, {len(services)} service(s) up",
+        "project": project,
+        "implementation": compose.description,
+        "services": services,
+    }
+
+
+def _stack_networks(ctx: Context, name: str) -> list[str]:
+    nets = ctx.runtime.list_networks({networks.ATTACHED_TO: name})
+    nets.sort(key=lambda n: (n.labels.get(COMPOSE_NETWORK) != "default", n.name))
+    return [n.name for n in nets]
+
+
+def stack_services(ctx: Context, name: str) -> list[dict[str, object]]:
+    """Lists the compose services of the primary container `name`, with their state."""
+    rows: list[dict[str, object]] = [
+        {"service": c.labels[COMPOSE_SERVICE], "container": c.name, "state": c.state}
+        for c in ctx.runtime.list_containers({networks.ATTACHED_TO: name})
+        if COMPOSE_SERVICE in c.labels
+    ]
+    return sorted(rows, key=lambda r: (str(r["service"]), str(r["container"])))
+
+
+def describe(ctx: Context, name: str, labels: dict[str, str]) -> dict[str, object] | None:
+    """Returns status's `compose` entry for a primary container, or None without a stack."""
+    project = labels.get(COMPOSE_PROJECT)
+    if project is None:
+        return None
+    return {"project": project, "services": stack_services(ctx, name)}

@@ -1,0 +1,289 @@
+"""Networks and ports: create/destroy/connect/disconnect/list_networks, expose_port.
+
+Also what create and destroy use: the per-session private network, and `release`, which removes
+everything attached to a container (port sidecars, its compose stack) when the container goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError, ToolError
+from containers_tool.models_multi import (
+    ConnectNetworkInput,
+    CreateNetworkInput,
+    DestroyNetworkInput,
+    DisconnectNetworkInput,
+    ExposePortInput,
+    ListNetworksInput,
+)
+from containers_tool.runtime.base import ContainerSpec, NetworkInfo, PortSpec
+
+#: The primary container a sidecar, compose service, stack network or volume belongs to.
+ATTACHED_TO = lb.PREFIX + "attached-to"
+#: Marks the one private network of a session.
+SESSION_NETWORK = lb.PREFIX + "session-network"
+#: Marks a port-forwarding sidecar and the port it forwards.
+FORWARDS = lb.PREFIX + "forwards"
+#: Names that mean the engine's own networks; a tool network must not shadow them.
+RESERVED = frozenset({"bridge", "host", "none", "default", "podman"})
+#: What a forwarding sidecar runs: busybox nc, one `nc` to the target per accepted connection.
+SIDECAR_IMAGE = "busybox:latest"
+#: The sidecar listens above 1024, so it needs no privilege whatever port it forwards.
+LISTEN_PORT = 15000
+
+
+def _network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
+    return {
+        **extra,
+        lb.MANAGED_BY: lb.MANAGER,
+        lb.SESSION: session,
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo:
+    try:
+        info = ctx.runtime.inspect_network(name)
+    except NotFoundError:
+        info = None
+    if info is None or not lb.is_managed(info.labels):
+        raise NotFoundError(
+            f"No network named {name!r} made by this tool.",
+            hint="Call list_networks to see the networks this tool manages.",
+            field=field,
+        )
+    return info
+
+
+def _row(info: NetworkInfo) -> dict[str, object]:
+    return {
+        "name": info.name,
+        "internal": info.internal,
+        "session_id": info.labels.get(lb.SESSION),
+        "session_network": info.labels.get(SESSION_NETWORK) == "true",
+        "containers": sorted(info.containers),
+        "subnets": list(info.subnets),
+        "labels": lb.visible_labels(info.labels),
+    }
+
+
+@operation("create_network", CreateNetworkInput)
+def create_network(args: CreateNetworkInput, ctx: Context) -> dict[str, object]:
+    """Creates a labelled bridge network with DNS between its containers."""
+    if args.name.lower() in RESERVED:
+        raise InvalidInputError(
+            f"{args.name!r} names an engine's built-in network.",
+            hint="Pick another name, e.g. 'app-net'.",
+            field="name",
+        )
+    labels = _network_labels(args.session_id or ctx.session_id, lb.user_labels(args.labels))
+    try:
+        info = ctx.runtime.create_network(args.name, labels, args.internal)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"A network named {args.name!r} already exists.",
+            hint="Pick another name, or call list_networks.",
+            field="name",
+        ) from exc
+    return _row(info)
+
+
+@operation("destroy_network", DestroyNetworkInput)
+def destroy_network(args: DestroyNetworkInput, ctx: Context) -> dict[str, object]:
+    """Removes a managed network; refused while containers are attached."""
+    info = _managed_network(ctx, args.name)
+    if info.containers:
+        names = ", ".join(sorted(info.containers))
+        raise ConflictError(
+            f"Network {args.name!r} is in use by: {names}.",
+            hint="Call disconnect_network or destroy for those containers first.",
+            field="name",
+        )
+    ctx.runtime.remove_network(info.name)
+    return {"destroyed": [info.name]}
+
+
+@operation("connect_network", ConnectNetworkInput)
+def connect_network(args: ConnectNetworkInput, ctx: Context) -> dict[str, object]:
+    """Attaches a managed container to a network under optional aliases."""
+    ref = ctx.resolve(args.container)
+    if args.network in ("host", "none"):
+        raise InvalidInputError(
+            f"A running container cannot join {args.network!r}.",
+            hint="Pass network at create instead.",
+            field="network",
+        )
+    try:
+        ctx.runtime.connect_network(args.network, ref.id, args.aliases)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"No network named {args.network!r}.", hint="Call list_networks.", field="network"
+        ) from exc
+    except ConflictError as exc:
+        raise ConflictError(
+            f"{ref.name!r} is already attached to {args.network!r}.",
+            hint="Call status to see its networks.",
+            field="network",
+        ) from exc
+    return {"container": ref.name, "network": args.network, "aliases": list(args.aliases)}
+
+
+@operation("disconnect_network", DisconnectNetworkInput)
+def disconnect_network(args: DisconnectNetworkInput, ctx: Context) -> dict[str, object]:
+    """Detaches a managed container from a network."""
+    ref = ctx.resolve(args.container)
+    try:
+        ctx.runtime.disconnect_network(args.network, ref.id)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"{ref.name!r} is not attached to a network named {args.network!r}.",
+            hint="Call status to see its networks.",
+            field="network",
+        ) from exc
+    return {"container": ref.name, "network": args.network}
+
+
+@operation("list_networks", ListNetworksInput)
+def list_networks(args: ListNetworksInput, ctx: Context) -> dict[str, object]:
+    """Lists managed networks, optionally one session's, with their containers."""
+    rows = []
+    for net in ctx.runtime.list_networks(lb.managed_filter(args.session_id)):
+        with contextlib.suppress(NotFoundError):  # removed meanwhile
+            rows.append(_row(ctx.runtime.inspect_network(net.name)))
+    rows.sort(key=lambda r: str(r["name"]))
+    return {"networks": rows, "count": len(rows)}
+
+
+def session_network(ctx: Context, session: str) -> str:
+    """Returns the session's private network, creating it on first use."""
+    name = f"ct-session-{session}"
+    labels = _network_labels(session, {SESSION_NETWORK: "true"})
+    try:
+        ctx.runtime.create_network(name, labels, internal=False)
+    except ConflictError:
+        if ctx.runtime.inspect_network(name).labels.get(SESSION_NETWORK) != "true":
+            raise ConflictError(
+                f"A network named {name!r} exists and is not this session's.",
+                hint="Remove it, or use another session_id.",
+                field="session_network",
+            ) from None
+    return name
+
+
+def remove_unused_networks(ctx: Context, session: str | None) -> list[str]:
+    """Removes the managed networks (of one session, or all) no container uses any more."""
+    removed = []
+    for net in ctx.runtime.list_networks(lb.managed_filter(session)):
+        try:
+            ctx.runtime.remove_network(net.name)
+        except ToolError:
+            continue  # in use by a container that outlives the session (persistent)
+        removed.append(net.name)
+    return sorted(removed)
+
+
+def release(ctx: Context, name: str) -> None:
+    """Removes what belongs to container `name`: port sidecars and its compose stack.
+
+    Containers go first, then the stack's networks, then its volumes.
+    """
+    owned = {ATTACHED_TO: name}
+    for info in ctx.runtime.list_containers(owned):
+        ctx.runtime.remove_container(info.id)
+    for net in ctx.runtime.list_networks(owned):
+        with contextlib.suppress(ToolError):
+            ctx.runtime.remove_network(net.name)
+    for vol in ctx.runtime.list_volumes(owned):
+        with contextlib.suppress(ToolError):
+            ctx.runtime.remove_volume(vol.name)
+
+
+@operation("expose_port", ExposePortInput)
+def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
+    """Publishes a port of a running container through a forwarding sidecar on its network.
+
+    Engines cannot publish a port after creation, so a small busybox container on the same
+    network publishes it and relays each connection to the container's address.
+    """
+    ref = ctx.resolve(args.container)
+    info = ctx.runtime.inspect_container(ref.id)
+    if info.state != "running":
+        raise ConflictError(
+            f"Container {ref.name!r} is {info.state}, not running.",
+            hint="Start a new container with create; ports need a running one.",
+            field="container",
+        )
+    published = [p for p in info.ports if p.container_port == args.port and p.protocol == "tcp"]
+    if published:
+        return _exposed(ref.name, args.port, published[0].host_port, None)
+    sidecar = f"{ref.name}-port-{args.port}"[:128]
+    for existing in ctx.runtime.list_containers({ATTACHED_TO: ref.name, FORWARDS: str(args.port)}):
+        ports = ctx.runtime.inspect_container(existing.id).ports
+        if ports:
+            return _exposed(ref.name, args.port, ports[0].host_port, existing.name)
+    addresses = {n: ip for n, ip in ctx.runtime.container_addresses(ref.id).items() if ip}
+    if not addresses:
+        raise ConflictError(
+            f"Container {ref.name!r} has no network address (network 'none').",
+            hint="Call connect_network first, or create it with a network.",
+            field="container",
+        )
+    network, address = sorted(addresses.items())[0]
+    image = ctx.settings.resolve_image(SIDECAR_IMAGE)
+    if not ctx.runtime.image_exists(image):
+        ctx.runtime.pull_image(image)
+    spec = ContainerSpec(
+        name=sidecar,
+        image=image,
+        command=["nc", "-ll", "-p", str(LISTEN_PORT), "-e", "nc", address, str(args.port)],
+        labels={
+            ATTACHED_TO: ref.name,
+            FORWARDS: str(args.port),
+            lb.SESSION: info.labels.get(lb.SESSION, ctx.session_id),
+            lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        ports=[PortSpec(LISTEN_PORT, args.host_port)],
+        network=network,
+        memory_bytes=32 * 2**20,
+        nano_cpus=250_000_000,
+        pids_limit=64,
+        user="65534:65534",
+    )
+    try:
+        cid = ctx.runtime.create_container(spec)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"Port {args.port} of {ref.name!r} is being exposed by another call.",
+            hint="Call expose_port again in a moment.",
+            field="port",
+        ) from exc
+    try:
+        ctx.runtime.start_container(cid)
+        ports = ctx.runtime.inspect_container(cid).ports
+    except ToolError as exc:
+        ctx.runtime.remove_container(cid)
+        if args.host_port is not None:
+            raise ConflictError(
+                f"Host port {args.host_port} could not be published: {exc.message}",
+                hint="Omit host_port to let the engine pick a free one.",
+                field="host_port",
+            ) from exc
+        raise
+    return _exposed(ref.name, args.port, ports[0].host_port, sidecar)
+
+
+def _exposed(name: str, port: int, host_port: int, via: str | None) -> dict[str, object]:
+    return {
+        "container": name,
+        "port": port,
+        "host": "127.0.0.1",
+        "host_port": host_port,
+        "address": f"127.0.0.1:{host_port}",
+        "via": via,
+    }

@@ -1,0 +1,167 @@
+"""ComposeDriver: runs whichever compose the machine has; no SDK covers compose.
+
+Four implementations are known, and each engine prefers its own: `docker compose` (v2 plugin),
+`docker-compose` (v1), `podman compose` (a wrapper around an external provider) and
+`podman-compose`. They differ in argv, in the text of `version`, and in how they report
+failure; this module hides those differences. It never reads their `ps` output: what a stack
+holds is read back from the engine by label.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from containers_tool.errors import OperationTimeoutError
+
+_VERSION = re.compile(r"v?(\d+\.\d+(?:\.\d+)?)")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One way to invoke compose, and how to recognise it."""
+
+    label: str  # how preflight names it
+    argv: tuple[str, ...]
+    flavor: str  # "docker-v2", "docker-v1", "podman", "podman-compose"
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeResult:
+    """How one compose command ended; `output` is stdout and stderr, ANSI codes removed."""
+
+    exit_code: int
+    output: str
+
+
+#: In order of preference per engine: the engine's own compose first, v2 before v1.
+CANDIDATES: dict[str, tuple[Candidate, ...]] = {
+    "docker": (
+        Candidate("docker compose (v2)", ("docker", "compose"), "docker-v2"),
+        Candidate("docker-compose (v1)", ("docker-compose",), "docker-v1"),
+    ),
+    "podman": (
+        Candidate("podman compose", ("podman", "compose"), "podman"),
+        Candidate("podman-compose", ("podman-compose",), "podman-compose"),
+        Candidate("docker compose (v2)", ("docker", "compose"), "docker-v2"),
+        Candidate("docker-compose (v1)", ("docker-compose",), "docker-v1"),
+    ),
+}
+
+
+def _env(flavor: str, endpoint: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("COMPOSE_PROJECT_NAME", None)
+    env.pop("COMPOSE_FILE", None)
+    if flavor.startswith("docker"):
+        # Docker's compose talks to whichever engine DOCKER_HOST names (Podman has a compat API).
+        env["DOCKER_HOST"] = endpoint
+    env.setdefault("COMPOSE_INTERACTIVE_NO_CLI", "1")
+    return env
+
+
+def _run(argv: Sequence[str], env: dict[str, str], timeout_s: float) -> ComposeResult:
+    try:
+        done = subprocess.run(  # noqa: S603 - an argv list of a located binary, no shell
+            list(argv),
+            capture_output=True,
+            env=env,
+            timeout=timeout_s,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise OperationTimeoutError(
+            f"{argv[0]} did not finish within {timeout_s:.0f} s.",
+            hint="Check the compose file's images and commands; then call create again.",
+        ) from exc
+    text = (done.stdout or b"").decode("utf-8", "replace") + (done.stderr or b"").decode(
+        "utf-8", "replace"
+    )
+    return ComposeResult(done.returncode, _ANSI.sub("", text).replace("\r", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeDriver:
+    """One detected compose implementation bound to an engine endpoint.
+
+    Args:
+        candidate: Which implementation and how to call it.
+        version: Its version as it reports it.
+        endpoint: The engine's API endpoint.
+    """
+
+    candidate: Candidate
+    version: str
+    endpoint: str
+
+    @property
+    def description(self) -> str:
+        """What preflight shows, e.g. "docker-compose (v1) 1.29.2"."""
+        return f"{self.candidate.label} {self.version}".strip()
+
+    def _argv(self, project: str, files: Sequence[Path], *command: str) -> list[str]:
+        argv = list(self.candidate.argv)
+        if self.candidate.flavor == "podman-compose":
+            # A pod would be one more object to clean up, and would share the network namespace.
+            argv += ["--in-pod", "false"]
+        argv += ["-p", project]
+        for file in files:
+            argv += ["-f", str(file)]
+        return [*argv, *command]
+
+    def up(self, project: str, files: Sequence[Path], timeout_s: float) -> ComposeResult:
+        """Brings the stack up detached; a non-zero exit is data, not an error.
+
+        Raises:
+            OperationTimeoutError: It ran past `timeout_s` (it was killed).
+        """
+        argv = self._argv(project, files, "up", "-d")
+        if self.candidate.flavor == "docker-v2":
+            argv.append("--wait")  # v2 alone can wait for services to be running
+        return _run(argv, _env(self.candidate.flavor, self.endpoint), timeout_s)
+
+    def down(self, project: str, files: Sequence[Path], timeout_s: float) -> ComposeResult:
+        """Stops and removes the stack's containers, networks and volumes.
+
+        Raises:
+            OperationTimeoutError: It ran past `timeout_s`.
+        """
+        argv = self._argv(project, files, "down", "-v", "--remove-orphans")
+        return _run(argv, _env(self.candidate.flavor, self.endpoint), timeout_s)
+
+
+def _probe(candidate: Candidate, endpoint: str) -> str | None:
+    if shutil.which(candidate.argv[0]) is None:
+        return None
+    try:
+        done = _run([*candidate.argv, "version"], _env(candidate.flavor, endpoint), timeout_s=20.0)
+    except OperationTimeoutError:
+        return None
+    if done.exit_code != 0:
+        return None
+    # podman-compose also prints podman's version; its own comes first.
+    match = _VERSION.search(done.output)
+    return match.group(1) if match else ""
+
+
+@cache
+def detect(engine: str, endpoint: str) -> ComposeDriver | None:
+    """Returns the preferred compose implementation for an engine, or None; cached per process.
+
+    Args:
+        engine: The runtime's name ("docker" or "podman").
+        endpoint: The engine's API endpoint, passed on to docker-flavoured composes.
+    """
+    for candidate in CANDIDATES.get(engine, ()):
+        version = _probe(candidate, endpoint)
+        if version is not None:
+            return ComposeDriver(candidate, version, endpoint)
+    return None
