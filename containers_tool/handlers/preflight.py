@@ -6,6 +6,7 @@ from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ToolError
 from containers_tool.models import PreflightInput
+from containers_tool.runtime.compose import detect as detect_compose  # issue 5
 
 
 def _check(name: str, passed: bool, detail: str, fix: str = "") -> dict[str, object]:
@@ -41,6 +42,18 @@ def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
             else "rootful engine; containers are still unprivileged and limited by default",
         )
     )
+    # issue 5: which compose create(compose_*) uses; optional, so it never blocks `ready`
+    compose = detect_compose(info.name, info.endpoint)
+    checks.append(
+        _check(
+            "compose",
+            True,
+            f"{compose.description} for {info.name}"
+            if compose
+            else "none found: compose_content/compose_file are unavailable "
+            "(install docker compose v2, docker-compose or podman-compose)",
+        )
+    )
     ready = all(bool(c["passed"]) for c in checks)
     return {
         "ready": ready,
@@ -49,5 +62,6 @@ def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
         "api_version": info.api_version,
         "endpoint": info.endpoint,
         "session_id": ctx.session_id,
+        "compose": compose.description if compose else None,  # issue 5
         "checks": checks,
     }
