@@ -124,8 +124,6 @@ class ComposeDriver:
             OperationTimeoutError: It ran past `timeout_s` (it was killed).
         """
         argv = self._argv(project, files, "up", "-d")
-        if self.candidate.flavor == "docker-v2":
-            argv.append("--wait")  # v2 alone can wait for services to be running
         return _run(argv, _env(self.candidate.flavor, self.endpoint), timeout_s)
 
     def down(self, project: str, files: Sequence[Path], timeout_s: float) -> ComposeResult:
