@@ -6,7 +6,7 @@ Prints, per engine, medians in ms:
 - job-end detection: a background `sleep 0.3` started, then one long-poll (`exec_poll`
   with wait) until the exit is seen; the figure is the lag after the 300 ms of sleep. The raw
   line is the SDK's own way to see an exec end (exec_run of `sleep 0.3`, minus 300 ms).
-Session exec (exec with session=) is not implemented yet; see the issue.
+Session exec (exec with session=) is measured by bench/bench_sessions.py.
 """
 
 from __future__ import annotations

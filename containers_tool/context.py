@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from containers_tool import labels as lb
 from containers_tool.errors import NotFoundError
 from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.sessions import SessionRegistry
 from containers_tool.settings import Settings
 
 
@@ -37,6 +38,7 @@ class Context:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._refs: dict[str, Ref] = {}
+        self.sessions = SessionRegistry()  # issue 4: persistent shells, held by this process
 
     @property
     def runtime(self) -> Runtime:
@@ -57,7 +59,8 @@ class Context:
         return self._runtime is not None
 
     def close(self) -> None:
-        """Closes the runtime connection."""
+        """Closes the shell sessions and the runtime connection."""
+        self.sessions.close_all()
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from containers_tool.sessions import SHELL_SESSION_PATTERN
 from containers_tool.sizes import parse_size
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
@@ -158,6 +159,16 @@ class ExecInput(ContainerInput):
     as_root: bool = Field(False, description="Run as root instead of the mapped user.")
     max_output: int | None = Field(
         None, ge=256, le=1_000_000, description="Bytes kept per stream (head+tail); default 16000."
+    )
+
+    session: str | None = Field(
+        None,
+        pattern=SHELL_SESSION_PATTERN,
+        description="Run in the named persistent shell of this container, made on first use: "
+        "cd, exported variables and activated venvs carry over to later calls with the same "
+        "session, and a call takes about a millisecond. `exit` ends only the command; stdin is "
+        "/dev/null. workdir and env act as cd and export there. close_session ends it. "
+        "Unrelated to session_id.",
     )
 
 

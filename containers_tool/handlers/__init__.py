@@ -9,6 +9,7 @@ from containers_tool.handlers import (
     lifecycle,
     networks,  # issue 5
     preflight,
+    sessions,  # issue 4
     snapshot,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "lifecycle",
     "networks",
     "preflight",
+    "sessions",
     "snapshot",
 ]

@@ -6,8 +6,10 @@ from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import NotFoundError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
+from containers_tool.handlers.sessions import session_exec
 from containers_tool.models import ExecHintInput, ExecInput
 from containers_tool.runtime.base import ExecRequest, ExecResult
+from containers_tool.sessions import SHELL_ARGV
 
 ROOT = "0:0"
 
@@ -30,6 +32,9 @@ def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
 @operation("exec", ExecInput)
 def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     """Runs a command to completion; non-zero exit is data, a timeout kills it in the container."""
+    if args.session is not None:  # issue 4: a persistent shell instead of a new process
+        ref = ctx.resolve(args.container)
+        return session_exec(args, ctx, ref, list(SHELL_ARGV))
     timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)
     req = ExecRequest(
         argv=shell_argv(args.command),

@@ -269,11 +269,13 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         },
         "connect": connect_command(ctx, info.name, info.user or None, info.workdir or None),
         "compose": compose.describe(ctx, info.name, dict(info.labels)),  # issue 5
+        "sessions": ctx.sessions.describe(info.id),  # issue 4: open persistent shells
     }
 
 
 def remove(ctx: Context, name: str, cid: str) -> None:
     """Removes a managed container, and what is attached to it, and forgets it."""
+    ctx.sessions.close_container(cid)  # issue 4: its shells end with it
     ctx.runtime.remove_container(cid)
     networks.release(ctx, name)  # issue 5: port sidecars, compose stack
     ctx.forget(name)

@@ -163,6 +163,41 @@ class VolumeInfo:
     labels: Mapping[str, str]
 
 
+class ShellChannel(Protocol):
+    """An attached, non-tty exec kept open (issue 4: sessions): write to its stdin, read frames.
+
+    Methods raise only `containers_tool.errors` types, besides `EOFError` when the process ended.
+    """
+
+    def send(self, data: bytes) -> None:
+        """Writes to the process's stdin.
+
+        Raises:
+            EOFError: The process ended or the connection closed.
+        """
+        ...
+
+    def recv(self, timeout_s: float) -> tuple[int, bytes] | None:
+        """Returns the next frame as (1 stdout | 2 stderr, bytes); None once timeout_s passed.
+
+        Raises:
+            EOFError: The process ended (its output is complete).
+        """
+        ...
+
+    def exit_code(self) -> int | None:
+        """Returns the exit code of a process that ended; None while it runs or if unknown."""
+        ...
+
+    def kill(self) -> None:
+        """Kills the process and every process it started, inside the container."""
+        ...
+
+    def close(self) -> None:
+        """Closes the connection (the process sees EOF on stdin); idempotent."""
+        ...
+
+
 @runtime_checkable
 class Runtime(Protocol):
     """One container engine. Methods raise only `containers_tool.errors` types."""
@@ -289,6 +324,23 @@ class Runtime(Protocol):
 
         Raises:
             NotFoundError: No such container.
+            ConflictError: The container is not running.
+        """
+        ...
+
+    def open_shell(
+        self,
+        container: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        user: str | None,
+        workdir: str | None,
+    ) -> ShellChannel:
+        """Starts `argv` with stdin attached and returns the open channel (issue 4: sessions).
+
+        Raises:
+            NotFoundError: No such container (or workdir).
             ConflictError: The container is not running.
         """
         ...

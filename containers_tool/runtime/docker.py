@@ -30,9 +30,11 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    ShellChannel,
     VolumeInfo,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -359,6 +361,49 @@ class DockerRuntime:
                 close=lambda: _close(sock),
                 inspect=lambda: self._api.exec_inspect(exec_id),
             )
+
+    def open_shell(
+        self,
+        container: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        user: str | None,
+        workdir: str | None,
+    ) -> ShellChannel:
+        """See Runtime.open_shell."""
+        marker = new_marker()
+        name, _, value = marker.partition("=")
+        subject = f"Container {container!r}"
+        with _engine_errors(subject):
+            exec_id = self._api.exec_create(
+                container,
+                list(argv),
+                stdin=True,
+                environment={**env, name: value},
+                workdir=workdir,
+                user=user or "",
+            )["Id"]
+            sock = self._api.exec_start(exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        if not isinstance(raw, socket.socket):
+            _close(sock)
+            raise EngineError(
+                "Docker returned no socket for an attached exec.",
+                hint="Sessions need a unix or tcp Docker endpoint; use exec without session.",
+            )
+
+        def inspect() -> Mapping[str, Any]:
+            with _engine_errors(subject):
+                return self._api.exec_inspect(exec_id)
+
+        return SocketShell(
+            raw,
+            b"",
+            inspect=inspect,
+            kill=lambda: self._kill_marked(container, marker),
+            release=lambda: _close(sock),
+        )
 
     def _kill_marked(self, container: str, marker: str) -> None:
         with _engine_errors(f"Container {container!r}"):

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -31,9 +32,11 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    ShellChannel,
     VolumeInfo,
 )
 from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import STDERR, collect, kill_argv, new_marker, read_frames
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
@@ -380,6 +383,101 @@ class PodmanRuntime:
                 close=response.close,
                 inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
             )
+
+    def open_shell(
+        self,
+        container: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        user: str | None,
+        workdir: str | None,
+    ) -> ShellChannel:
+        """See Runtime.open_shell."""
+        marker = new_marker()
+        body: dict[str, Any] = {
+            "Cmd": list(argv),
+            "AttachStdin": True,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Env": [f"{k}={v}" for k, v in env.items()] + [marker],
+        }
+        if workdir:
+            body["WorkingDir"] = workdir
+        if user:
+            body["User"] = user
+        subject = f"Container {container!r}"
+        with _engine_errors(subject):
+            exec_id = _check(
+                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
+            ).json()["Id"]
+            sock, pending = self._hijack(f"exec/{exec_id}/start", {"Detach": False, "Tty": False})
+
+        def inspect() -> Mapping[str, Any]:
+            with _engine_errors(subject):
+                return dict(_check(self._api.get(f"/exec/{exec_id}/json")).json())
+
+        return SocketShell(
+            sock,
+            pending,
+            inspect=inspect,
+            kill=lambda: self._kill_marked(container, marker),
+            release=sock.close,
+        )
+
+    def _hijack(self, path: str, body: Mapping[str, Any]) -> tuple[socket.socket, bytes]:
+        """POSTs `path` on a connection of its own and returns it once upgraded to a raw stream.
+
+        requests cannot hand over a connection it has upgraded, so this speaks the libpod
+        API's small HTTP/1.1 upgrade itself, over the same socket the SDK uses.
+        """
+        url = self._api.base_url
+        if url.scheme == "http+unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(60)
+            sock.connect(urllib.parse.unquote(url.netloc))
+        elif url.scheme == "http":
+            host, _, port = url.netloc.rpartition(":")
+            sock = socket.create_connection((host, int(port or 80)), timeout=60)
+        else:
+            raise EngineError(
+                f"Sessions are not supported over a {url.scheme} Podman endpoint.",
+                hint="Use a unix or tcp endpoint, or exec without session.",
+            )
+        payload = json.dumps(dict(body)).encode()
+        head = (
+            f"POST {urllib.parse.urljoin(self._api.path_prefix, path)} HTTP/1.1\r\n"
+            "Host: d\r\nContent-Type: application/json\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        try:
+            sock.sendall(head.encode() + payload)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            sock.close()
+            raise
+        header, _, rest = data.partition(b"\r\n\r\n")
+        status = header.split(b" ", 2)[1:2]
+        code = int(status[0]) if status and status[0].isdigit() else 0
+        if code in (101, 200):
+            return sock, rest
+        sock.close()
+        text = rest.decode("utf-8", "replace").strip()
+        with contextlib.suppress(ValueError, AttributeError):
+            text = str(json.loads(text).get("message") or text)
+        if code == 404:
+            raise NotFoundError(f"Podman: {text}", hint="Call list to see names.")
+        if code == 409 or "state improper" in text:
+            raise ConflictError(f"Podman: {text}", hint="Call status; start the container.")
+        raise EngineError(
+            f"Podman answered {code} to an exec start: {text}", hint="Call preflight."
+        )
 
     def _kill_marked(self, container: str, marker: str) -> None:
         body = {"Cmd": kill_argv(marker), "User": "0", "AttachStdout": True, "AttachStderr": True}

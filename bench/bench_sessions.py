@@ -1,0 +1,86 @@
+"""Session benchmark: `exec` with session= through the full tool vs the SDK's exec_run, same run.
+
+Usage: .venv/bin/python -m bench.bench_sessions [--engine docker|podman] [--n N]
+Prints, per engine, p50 and p90 in ms of a `true` round trip:
+- raw exec: the SDK's exec_run (a new engine exec per command);
+- tool exec: `exec` without session (the same, plus validation, dispatch and envelope);
+- tool session exec: `exec` with session= (one persistent shell; target p50 <= 5 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+from bench.bench_core import IMAGE, _raw_client
+from containers_tool import ContainersTool
+
+
+def _samples_ms(fn: Callable[[], object], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def _p(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+
+
+def bench(engine: str, n: int) -> dict[str, list[float]]:
+    raw = _raw_client(engine)
+    tool = ContainersTool(runtime=engine)
+    raw_box = raw.containers.run(IMAGE, ["sleep", "infinity"], detach=True, init=True)
+    box = str(tool.call("create", image=IMAGE)["container"])
+    try:
+        argv = ["/bin/sh", "-c", "true"]
+        # Warm-ups: first connections, and the session's shell start (reported separately).
+        raw_box.exec_run(argv)
+        tool.call("exec", container=box, command="true")
+        opened = tool.call("exec", container=box, command="true", session="bench")
+        assert opened["session_started"] is True, opened
+        raw_exec = _samples_ms(lambda: raw_box.exec_run(argv), n)
+        tool_exec = _samples_ms(lambda: tool.call("exec", container=box, command="true"), n)
+        session = _samples_ms(
+            lambda: tool.call("exec", container=box, command="true", session="bench"), n * 5
+        )
+        tool.call("close_session", container=box, session="bench")
+        start = _samples_ms(
+            lambda: (
+                tool.call("exec", container=box, command="true", session="bench"),
+                tool.call("close_session", container=box, session="bench"),
+            ),
+            max(n // 4, 5),
+        )
+    finally:
+        raw_box.remove(force=True)
+        tool.close()
+        raw.close()
+    return {
+        "raw exec_run": raw_exec,
+        "tool exec": tool_exec,
+        "tool session exec": session,
+        "session open+close": start,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=["docker", "podman"], action="append")
+    parser.add_argument("--n", type=int, default=40)
+    args = parser.parse_args()
+    print(f"{'engine':8} {'round trip of `true`':22} {'p50 ms':>8} {'p90 ms':>8} {'vs raw':>8}")
+    for engine in args.engine or ["docker", "podman"]:
+        figures = bench(engine, args.n)
+        raw_p50 = statistics.median(figures["raw exec_run"])
+        for label, samples in figures.items():
+            p50 = statistics.median(samples)
+            print(f"{engine:8} {label:22} {p50:8.2f} {_p(samples, 90):8.2f} {p50 / raw_p50:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
