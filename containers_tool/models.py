@@ -160,7 +160,6 @@ class ExecInput(ContainerInput):
     max_output: int | None = Field(
         None, ge=256, le=1_000_000, description="Bytes kept per stream (head+tail); default 16000."
     )
-
     session: str | None = Field(
         None,
         pattern=SHELL_SESSION_PATTERN,
