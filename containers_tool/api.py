@@ -12,6 +12,7 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import dispatch
 from containers_tool.errors import InvalidInputError
+from containers_tool.handlers.lifecycle import reap_session
 from containers_tool.runtime import Runtime
 from containers_tool.settings import Settings
 
@@ -85,8 +86,6 @@ class ContainersTool:
         self._closed = True
         removed: list[str] = []
         if self.reap_on_exit and self._ctx.connected:
-            from containers_tool.handlers.lifecycle import reap_session
-
             removed = reap_session(self._ctx, parallel=not _at_exit)
         self._ctx.close()
         return removed

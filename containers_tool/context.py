@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from containers_tool import labels as lb
 from containers_tool.errors import NotFoundError
+from containers_tool.purposes import PurposeRegistry
 from containers_tool.runtime import Runtime, get_runtime
 from containers_tool.sessions import SessionRegistry
 from containers_tool.settings import Settings
@@ -21,6 +23,7 @@ class Ref:
     name: str
     workdir: str
     user: str
+    envfile: bool = False
 
 
 class Context:
@@ -39,6 +42,9 @@ class Context:
         self._lock = threading.Lock()
         self._refs: dict[str, Ref] = {}
         self.sessions = SessionRegistry()  # issue 4: persistent shells, held by this process
+        self.purposes = PurposeRegistry(settings)
+        #: Called with each line of an image build (the CLI shows progress with it).
+        self.on_build_line: Callable[[str], None] | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -80,7 +86,13 @@ class Context:
             info = None
         if info is None or not lb.is_managed(info.labels):
             raise self.not_found(container, field)
-        ref = Ref(info.id, info.name, info.workdir or "/", info.user)
+        ref = Ref(
+            info.id,
+            info.name,
+            info.workdir or "/",
+            info.user,
+            info.labels.get(lb.ENVFILE) == "true",
+        )
         self._refs[container] = ref
         return ref
 

@@ -15,6 +15,15 @@ PURPOSE = PREFIX + "purpose"
 PERSISTENT = PREFIX + "persistent"
 CREATED = PREFIX + "created"
 WORKDIR = PREFIX + "workdir"
+#: "true" when forwarded secrets live in the container's tmpfs env file (see provision.py).
+ENVFILE = PREFIX + "envfile"
+#: Names of the (non-secret) variables the tool itself set: CA paths, HOME.
+TOOL_ENV = PREFIX + "tool-env"
+#: Comma-separated names (never values) of the forwarded variables.
+FORWARDED_ENV = PREFIX + "forwarded-env"
+#: Where the env file lives: a tmpfs, so it is in no image, snapshot or inspect output.
+ENVFILE_DIR = "/run/containers-tool"
+ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"
 
 _SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

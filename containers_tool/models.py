@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from containers_tool.models_provision import ProvisionFields
 from containers_tool.sessions import SHELL_SESSION_PATTERN
 from containers_tool.sizes import parse_size
 
@@ -55,7 +56,7 @@ class PreflightInput(Input):
     """Checks that an engine is reachable and usable; call first, or after runtime_unavailable."""
 
 
-class CreateInput(Input):
+class CreateInput(ProvisionFields, Input):
     """Creates and starts an isolated container; returns its name and the handoff command."""
 
     name: str | None = Field(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from containers_tool.errors import InvalidInputError, PolicyDeniedError
 from containers_tool.models import CreateInput
+from containers_tool.purposes import Resources
 from containers_tool.runtime.base import MountSpec, PortSpec
 from containers_tool.settings import Settings
 from containers_tool.sizes import parse_size
@@ -33,17 +34,25 @@ def host_user() -> str:
     return f"{os.getuid()}:{os.getgid()}"
 
 
-def resource_limits(args: CreateInput, settings: Settings) -> tuple[int, int, int]:
-    """Returns (memory bytes, nano CPUs, pids limit); every container gets all three."""
-    memory = parse_size(args.memory_limit or settings.memory_limit)
+def resource_limits(
+    args: CreateInput, settings: Settings, defaults: Resources | None = None
+) -> tuple[int, int, int]:
+    """Returns (memory bytes, nano CPUs, pids limit); every container gets all three.
+
+    Explicit arguments beat the purpose's defaults, which beat the settings.
+    """
+    memory = parse_size(
+        args.memory_limit or (defaults.memory if defaults else None) or settings.memory_limit
+    )
     if memory < 6 * 1024 * 1024:
         raise InvalidInputError(
             f"memory_limit {args.memory_limit!r} is below the engines' 6 MiB minimum.",
             hint='Use at least "64m".',
             field="memory_limit",
         )
-    cpus = args.cpu_limit or settings.cpu_limit
-    return memory, int(cpus * 1e9), settings.pids_limit
+    cpus = args.cpu_limit or (defaults.cpus if defaults else None) or settings.cpu_limit
+    pids = defaults.pids if defaults else settings.pids_limit
+    return memory, int(cpus * 1e9), pids
 
 
 def mounts(args: CreateInput, workdir: str, cwd: Path, settings: Settings) -> list[MountSpec]:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     image_overrides: dict[str, str] = Field(
         default_factory=dict, description="Image ref -> replacement, e.g. for air-gapped machines."
     )
+    purpose_images: dict[str, str] = Field(
+        default_factory=dict, description="Purpose -> base image, e.g. {python: mirror/py:3.12}."
+    )
+    purposes_dir: str | None = Field(None, description="User purposes; default <config>/purposes.")
+    cache_dir: str | None = Field(None, description="Build locks; default ~/.cache/containers-tool")
     pull: Literal["missing", "never"] = "missing"
     workdir: str = "/workspace"
     memory_limit: str = "2g"

@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Tests point default images at locally imported bases through the same documented settings file
 # that users of mirrors and air-gapped machines use (see config/local-bases.yaml).
 os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bases.yaml"))
+# The suite's own purposes (t-cache, t-pip) live in its config dir, as a user's would.
+os.environ.setdefault("CONTAINERS_TOOL_PURPOSES_DIR", str(REPO / "tests" / "data" / "purposes"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from containers_tool.context import Context
+from collections.abc import Sequence
+from dataclasses import replace
+
+from containers_tool import provision
+from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
 from containers_tool.errors import NotFoundError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
@@ -19,9 +23,16 @@ def shell_argv(command: str | list[str]) -> list[str]:
     return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
 
 
+def wrap_argv(ref: Ref, argv: Sequence[str]) -> list[str]:
+    """Returns argv, through the env-file wrapper when the container has forwarded secrets."""
+    return provision.wrap_argv(ref.envfile, argv)
+
+
 def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
     """Runs a request in a managed container, re-resolving once if the engine forgot it."""
     ref = ctx.resolve(container)
+    if ref.envfile:
+        req = replace(req, argv=wrap_argv(ref, req.argv))
     try:
         return ctx.runtime.exec_command(ref.id, req)
     except NotFoundError:
@@ -34,7 +45,7 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     """Runs a command to completion; non-zero exit is data, a timeout kills it in the container."""
     if args.session is not None:  # issue 4: a persistent shell instead of a new process
         ref = ctx.resolve(args.container)
-        return session_exec(args, ctx, ref, list(SHELL_ARGV))
+        return session_exec(args, ctx, ref, wrap_argv(ref, SHELL_ARGV))
     timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)
     req = ExecRequest(
         argv=shell_argv(args.command),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from containers_tool import labels as lb
-from containers_tool import policy
+from containers_tool import policy, provision, provision_steps
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
@@ -35,6 +35,7 @@ KEEP_ALIVE = ("sleep", "infinity")
 INTERACTIVE_SHELL = (
     "/bin/sh",
     "-c",
+    f"[ -r {lb.ENVFILE_PATH} ] && . {lb.ENVFILE_PATH}; "
     "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi",
 )
 #: Directories whose ownership the tool never changes, even when one is the workdir.
@@ -105,11 +106,12 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     """Creates and starts a container with limits, labels and the mapped user."""
     settings = ctx.settings
     name = args.name or f"ct-{secrets.token_hex(4)}"
-    image = settings.resolve_image(args.image or settings.default_image)
-    workdir = args.workdir or settings.workdir
+    purpose = ctx.purposes.get(args.purpose) if args.purpose else None
+    workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
     user = args.user or policy.host_user()
     policy.check_privileged(args, settings)
-    memory, nano_cpus, pids = policy.resource_limits(args, settings)
+    resources = purpose.resources if purpose else None
+    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources)
     mounts = policy.mounts(args, workdir, Path.cwd(), settings)
     user_labels = lb.user_labels(args.labels)
     session = args.session_id or ctx.session_id
@@ -122,16 +124,27 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         lb.WORKDIR: workdir,
     }
-    steps = [_ensure_image(ctx, image, explicit=args.image is not None)]
+    # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
+    prov = provision.plan(ctx, args, user, workdir)
+    image = settings.resolve_image(args.image) if args.image else prov.image
+    image = image or settings.resolve_image(settings.default_image)
+    steps = list(prov.steps)
+    if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
+        steps.insert(0, _ensure_image(ctx, image, explicit=args.image is not None))
+    labels.update(prov.labels)
+    labels[lb.TOOL_ENV] = ",".join(sorted(prov.env))
+    if prov.secrets:
+        labels[lb.ENVFILE] = "true"
     spec = ContainerSpec(
         name=name,
         image=image,
         command=None if args.keep_command else KEEP_ALIVE,
         labels=labels,
-        env=dict(args.env),
+        env={**(purpose.env if purpose else {}), **prov.env, **args.env},
         workdir=workdir,
         user=user,
-        mounts=mounts,
+        mounts=[*mounts, *prov.mounts],
+        tmpfs={lb.ENVFILE_DIR: "mode=1777,size=1m"} if prov.secrets else {},
         ports=policy.ports(args),
         network=args.network,
         memory_bytes=memory,
@@ -169,6 +182,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
             # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
             ctx.runtime.put_archive(cid, "/", owned)
             steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
+        provision.before_start(ctx, cid, prov)  # files in before PID 1 starts
         ctx.runtime.start_container(cid)
         if args.keep_command:
             ensure_running(ctx, cid, name)  # the image's own command may exit at once
@@ -179,8 +193,9 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
                 hint="Check the image has /bin/sh and sleep; try another image.",
                 field="image",
             )
+        steps.append(_step("start", "success", f"running as {user} in {workdir}"))
+        steps += provision_steps.after_start(ctx, cid, prov, args)
         undo.pop_all()
-    steps.append(_step("start", "success", f"running as {user} in {workdir}"))
     result: dict[str, object] = {
         "container": name,
         "id": cid[:12],
@@ -190,6 +205,9 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         "user": user,
         "session_id": session,
         "persistent": args.persistent,
+        "purpose": purpose.name if purpose else None,
+        "cache_used": prov.cache_used,
+        "home": prov.home,
         "connect": connect_command(ctx, name, user, workdir),
         "provisioning": steps,
     }

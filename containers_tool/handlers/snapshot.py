@@ -61,10 +61,12 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
         base_env = {}
     env: dict[str, str] = {}
     stripped: list[str] = []
+    # The tool's own variables (CA paths, HOME) hold no secret, and restore sets them again.
+    tool_env = set(info.labels.get(lb.TOOL_ENV, "").split(","))
     for name in info.env_names:
         if name in base_env:
             env[name] = base_env[name]  # undoes any value given at create
-        elif name not in ENGINE_ENV:
+        elif name not in ENGINE_ENV and name not in tool_env:
             env[name] = ""
             stripped.append(name)
     labels = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from containers_tool.envelope import Bounded
@@ -71,6 +72,8 @@ class ContainerSpec:
     init: bool = True
     privileged: bool = False
     no_new_privileges: bool = True
+    #: tmpfs mounts: path -> mount options (e.g. "mode=1777"); never part of a commit/snapshot.
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
     hostname: str | None = None
 
 
@@ -358,6 +361,20 @@ class Runtime(Protocol):
 
         Raises:
             NotFoundError: No such container or path.
+        """
+        ...
+
+    def build_image(
+        self,
+        context: Path,
+        tag: str,
+        labels: Mapping[str, str],
+        on_line: Callable[[str], None] | None = None,
+    ) -> str:
+        """Builds `context`/Dockerfile as `tag` and returns the image id; streams lines to on_line.
+
+        Raises:
+            BuildFailedError: A step failed (the message carries the engine's last lines).
         """
         ...
 

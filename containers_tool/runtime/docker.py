@@ -6,7 +6,9 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -35,7 +37,14 @@ from containers_tool.runtime.base import (
 )
 from containers_tool.runtime.inspect import container_info, summary_info
 from containers_tool.runtime.shell import SocketShell
-from containers_tool.runtime.streams import collect, kill_argv, new_marker, read_frames
+from containers_tool.runtime.streams import (
+    build_failed,
+    collect,
+    kill_argv,
+    new_marker,
+    plain,
+    read_frames,
+)
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 UNAVAILABLE_HINT = (
@@ -215,6 +224,7 @@ class DockerRuntime:
             binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
             port_bindings=port_bindings or None,
             network_mode=spec.network,
+            tmpfs=dict(spec.tmpfs) or None,
         )
         with _engine_errors(f"Container {spec.name!r}"):
             created = self._api.create_container(
@@ -420,6 +430,34 @@ class DockerRuntime:
         with _engine_errors(f"Path {src!r} in container {container!r}"):
             stream, _stat = self._api.get_archive(container, src, chunk_size=256 * 1024)
         return iter(stream)
+
+    def build_image(
+        self,
+        context: Path,
+        tag: str,
+        labels: Mapping[str, str],
+        on_line: Callable[[str], None] | None = None,
+    ) -> str:
+        """See Runtime.build_image."""
+        tail: deque[str] = deque(maxlen=25)
+        with _engine_errors(f"Image {tag!r}"):
+            for chunk in self._api.build(
+                path=str(context),
+                tag=tag,
+                labels=dict(labels),
+                rm=True,
+                forcerm=True,
+                decode=True,
+                pull=False,
+            ):
+                if "error" in chunk:
+                    raise build_failed(tag, str(chunk["error"]), tail)
+                text = plain(str(chunk.get("stream") or chunk.get("status") or ""))
+                if text.strip():
+                    tail.append(text)
+                    if on_line is not None:
+                        on_line(text.rstrip())
+            return str(self._api.inspect_image(tag)["Id"])  # type: ignore[no-untyped-call]
 
     def shell_command(
         self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]

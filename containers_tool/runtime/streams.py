@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from containers_tool.envelope import HeadTail
+from containers_tool.errors import BuildFailedError
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
 #: Every exec carries this variable with a unique value; its whole process tree inherits it,
@@ -25,6 +27,24 @@ KILL_SCRIPT = (
 )
 
 STDOUT, STDERR = 1, 2
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text: str) -> str:
+    """Removes terminal colour codes (build logs carry them) from text an LLM will read."""
+    return _ANSI.sub("", text)
+
+
+def build_failed(tag: str, error: str, tail: Iterable[str]) -> BuildFailedError:
+    """The error of a failed image build: the engine's message and the log's last lines."""
+    log = plain("".join(tail))[-2000:]
+    return BuildFailedError(
+        f"Building {tag} failed: {plain(error).strip()}",
+        hint="Fix the failing package or setup line of the purpose. Build log tail:\n" + log,
+        field="purpose",
+    )
 
 
 def new_marker() -> str:

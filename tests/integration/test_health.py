@@ -19,7 +19,7 @@ def _image_with_cmd(tool: ContainersTool, command: list[str]) -> str:
     runtime = tool.context.runtime
     made = tool.call("create", image=BUSYBOX, name=unique("img-src"))
     ref = f"localhost/containers-tool-test/service:{secrets.token_hex(4)}"
-    runtime.commit_container(made["container"], ref, labels={}, env={}, command=command)
+    runtime.commit_container(str(made["container"]), ref, labels={}, env={}, command=command)
     tool.call("destroy", container=made["container"])
     return ref
 

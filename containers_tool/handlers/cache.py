@@ -1,0 +1,53 @@
+"""cache_clear: remove purpose images, or say exactly which containers still use them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.dispatch import operation
+from containers_tool.errors import ConflictError, EngineError
+from containers_tool.images import CACHE_LABEL
+from containers_tool.models import Input
+
+
+class CacheClearInput(Input):
+    """Removes cached purpose images (all, or one purpose's); refuses while containers use them."""
+
+    purpose: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="Only this purpose's images."
+    )
+
+
+@operation("cache_clear", CacheClearInput)
+def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
+    """Removes cache images; a conflict names the containers still using one."""
+    wanted = {lb.MANAGED_BY: lb.MANAGER, CACHE_LABEL: "true"}
+    if args.purpose:
+        wanted[lb.PURPOSE] = args.purpose
+    images = ctx.runtime.list_images(wanted)
+    tags = {t for image in images for t in image.tags}
+    users = [
+        c.name
+        for c in ctx.runtime.list_containers(lb.managed_filter())
+        if c.image in tags or any(c.image == i.id for i in images)
+    ]
+    if users:
+        raise ConflictError(
+            f"Cached images are in use by {', '.join(sorted(users))}.",
+            hint="Destroy those containers first, then call cache_clear again.",
+            field="purpose" if args.purpose else None,
+        )
+    removed: list[str] = []
+    for image in images:
+        for ref in image.tags or [image.id]:
+            ctx.runtime.remove_image(ref)
+            removed.append(ref)
+    left = [t for t in tags if ctx.runtime.image_exists(t)]
+    if left:
+        raise EngineError(
+            f"Images still present after removal: {', '.join(left)}.",
+            hint="A container outside this tool may use them; check the engine.",
+        )
+    return {"removed": sorted(removed), "count": len(removed)}

@@ -1,0 +1,135 @@
+"""Purposes as data, the cache key, credential selection and redaction (no engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from containers_tool import credentials as cred
+from containers_tool.errors import InvalidInputError
+from containers_tool.images import cache_key, dockerfile
+from containers_tool.provision import env_file, resolve_path
+from containers_tool.purposes import BUILTIN_DIR, Purpose, PurposeRegistry, load_file
+from containers_tool.settings import Settings
+
+BUILTINS = ["amplifier", "clean", "general", "go", "node", "python", "rust", "try-repo"]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_purpose_validates(name):
+    purpose = load_file(BUILTIN_DIR / f"{name}.yaml")
+    assert purpose.name == name
+    assert purpose.probe
+    assert purpose.description
+
+
+def test_clean_forwards_nothing_and_try_repo_needs_repo_url():
+    clean = load_file(BUILTIN_DIR / "clean.yaml")
+    assert clean.forward.env == "none"
+    forwarded = [clean.forward.git, clean.forward.gh, clean.forward.ssh, clean.forward.dotfiles]
+    assert forwarded == [False, False, False, False]
+    assert load_file(BUILTIN_DIR / "try-repo.yaml").requires == ["repo_url"]
+
+
+def test_unknown_field_in_a_purpose_file_is_refused(tmp_path):
+    (tmp_path / "x.yaml").write_text(
+        "name: x\ndescription: d\nimage: i\nprobe: 'true'\ncolour: red\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidInputError):
+        load_file(tmp_path / "x.yaml")
+
+
+def test_unknown_purpose_lists_known_ones():
+    with pytest.raises(InvalidInputError) as info:
+        PurposeRegistry(Settings()).get("cobol")
+    assert info.value.field == "purpose"
+    assert "python" in info.value.hint
+
+
+def test_user_purpose_shadows_builtin_and_images_resolve_by_precedence(tmp_path, monkeypatch):
+    (tmp_path / "python.yaml").write_text(
+        "name: python\ndescription: mine\nimage: python:3.13\nprobe: 'true'\n", encoding="utf-8"
+    )
+    registry = PurposeRegistry(Settings(purposes_dir=str(tmp_path), image_prefix="mirror.io/hub"))
+    assert registry.get("python").description == "mine"
+    assert registry.get("python").image == "mirror.io/hub/python:3.13"
+    monkeypatch.setenv("CONTAINERS_TOOL_PURPOSE_IMAGES__python", "localhost/base/debian:12")
+    assert PurposeRegistry(Settings(purposes_dir=str(tmp_path))).get("python").image == (
+        "localhost/base/debian:12"
+    )
+    explicit = Settings(purposes_dir=str(tmp_path), purpose_images={"python": "arg/img:1"})
+    assert PurposeRegistry(explicit).get("python").image == "arg/img:1"
+
+
+def _purpose(**extra: object) -> Purpose:
+    data: dict[str, object] = {"name": "p", "description": "d", "image": "base:1", "probe": "true"}
+    return Purpose.model_validate(data | extra)
+
+
+def test_cache_key_changes_with_any_line_and_the_base_id():
+    base = cache_key(_purpose(setup=["echo a"]), "sha256:1", None)
+    assert base == cache_key(_purpose(setup=["echo a"]), "sha256:1", None)
+    assert base != cache_key(_purpose(setup=["echo b"]), "sha256:1", None)
+    assert base != cache_key(_purpose(setup=["echo a"]), "sha256:2", None)
+    assert base != cache_key(_purpose(setup=["echo a"], packages=["git"]), "sha256:1", None)
+    assert base != cache_key(_purpose(setup=["echo a"]), "sha256:1", "ca-digest")
+    # The description is prose, not build input.
+    assert base == cache_key(_purpose(setup=["echo a"], description="x"), "sha256:1", None)
+
+
+def test_dockerfile_holds_the_purpose_only():
+    text = dockerfile(_purpose(packages=["git"], setup=["echo a"], env={"A": "b c"}), True)
+    assert text.startswith("FROM base:1\n")
+    assert "RUN echo a" in text
+    assert 'ENV A="b c"' in text
+    assert "ARG SSL_CERT_FILE=" in text  # the CA is build-time only, not image env
+    assert "ENV SSL_CERT_FILE" not in text
+
+
+def test_auto_passthrough_takes_keys_and_tokens_not_passwords():
+    env = {
+        "OPENAI_API_KEY": "1",
+        "GH_TOKEN": "2",
+        "ANTHROPIC_BASE_URL": "3",
+        "DB_PASSWORD": "4",
+        "HOME": "/root",
+        "EDITOR": "vi",
+        "AWS_SECRET_ACCESS_KEY": "5",
+        "MY_API_TOKEN": "6",
+    }
+    chosen = cred.select_env("auto", env)
+    assert set(chosen) == {
+        "OPENAI_API_KEY",
+        "GH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "AWS_SECRET_ACCESS_KEY",
+        "MY_API_TOKEN",
+    }
+    assert cred.select_env("none", env) == {}
+    assert "HOME" not in cred.select_env("all", env)
+    assert "EDITOR" in cred.select_env("all", env)
+    assert cred.select_env(["EDITOR", "MISSING"], env) == {"EDITOR": "vi"}
+
+
+def test_redaction_and_env_file_quoting():
+    assert cred.redact("token=abcd1234 done", ["abcd1234"]) == "token=[redacted] done"
+    assert env_file({"K": "it's $HOME `x`"}) == "export K='it'\"'\"'s $HOME `x`'\n"
+
+
+def test_paths_resolve_against_home_and_workdir():
+    assert resolve_path("~/.config/a", "/home/ct", "/workspace") == "/home/ct/.config/a"
+    assert resolve_path("src/a.py", "/home/ct", "/workspace") == "/workspace/src/a.py"
+    assert resolve_path("/etc/x", "/home/ct", "/workspace") == "/etc/x"
+
+
+def test_git_config_rendering_quotes_values():
+    text = cred._gitconfig([(("user", None), [("name", 'A "B"')]), (("url", "x"), [("a", "b")])])
+    assert '[user]\n\tname = "A \\"B\\""' in text
+    assert '[url "x"]' in text
+
+
+def test_extra_ca_detection_follows_env(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x", encoding="utf-8")
+    assert cred.extra_ca_bundle({"SSL_CERT_FILE": str(bundle)}) == Path(bundle)
