@@ -140,8 +140,18 @@ def run_operation(tool: ContainersTool, op: str, fields: dict[str, Any], as_json
     if as_json or not errors.is_terminal:
         result = tool.call(op, **fields)
     else:
-        with errors.status(f"{op}…"):
-            result = tool.call(op, **fields)
+        with errors.status(f"{op}…") as spinner:
+            # Purpose-image builds take a while: show each build step as it streams.
+            def progress(line: str) -> None:
+                if line.startswith("Step ") or line.startswith("STEP "):
+                    errors.print(f"  [dim]build {line}[/]")
+                spinner.update(f"{op}: {line[:70]}")
+
+            tool.context.on_build_line = progress
+            try:
+                result = tool.call(op, **fields)
+            finally:
+                tool.context.on_build_line = None
     return show(result, as_json)
 
 

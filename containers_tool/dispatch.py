@@ -64,6 +64,15 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
             hint=f"Use one of: {names}.",
             field="operation",
         )
+    if _unknown_field(error) and path:
+        # An unknown key inside a nested item (e.g. ports[0]) belongs to that field.
+        where = path[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path[1:])
+        keys = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        return InvalidInputError(
+            f"Unknown key in {where}: {error.message}.",
+            hint=f"Allowed keys: {', '.join(keys)}." if keys else "See tool-schema.json.",
+            field=field,
+        )
     if _unknown_field(error):
         allowed = allowed_fields(op)
         bad = error.instance if "propertyNames" in error.schema_path else None

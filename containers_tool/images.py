@@ -138,6 +138,6 @@ def ensure_purpose_image(
                 lb.PURPOSE: purpose.name,
                 KEY_LABEL: key,
             }
-            runtime.build_image(context, tag, labels, on_line)
+            runtime.build_image(context, tag, labels, on_line, nocache=cache_bust)
         steps = sum(1 for line in text.splitlines() if line.startswith(("RUN", "COPY", "ENV")))
         return CachedImage(tag, key, False, int((time.perf_counter() - start) * 1000), steps)

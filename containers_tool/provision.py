@@ -184,7 +184,8 @@ def _plan_ca(out: Plan, ca: Path | None) -> None:
     if ca is None:
         out.steps.append(_step("ca", "skipped", "no extra CA trusted on the host"))
         return
-    out.files.append(FileEntry(cred.CA_PATH, ca.read_bytes(), 0o644, owned=False))
+    # A read-only bind mount: no copy per create, and the host's CA updates show through.
+    out.mounts.append(MountSpec(str(ca.resolve()), cred.CA_PATH, True))
     out.env.update(cred.ca_env())
     out.steps.append(_step("ca", "success", f"{ca} -> {cred.CA_PATH}; SSL_CERT_FILE etc. set"))
 

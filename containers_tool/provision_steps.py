@@ -80,7 +80,10 @@ def after_start(ctx: Context, cid: str, p: Plan, args: CreateInput) -> list[dict
     if args.repo_url:
         steps.append(_try_repo(run, p, args))
     steps.append(_setup(run, args))
-    if p.purpose is not None:
+    if p.purpose is not None and p.cache_used:
+        steps.append(_step("probe", "skipped", "passed when this cached image was built"))
+    elif p.purpose is not None:
+        # Each image build is proven once, in the first container made from it.
         probe = run.sh(p.purpose.probe, workdir=p.workdir)
         steps.append(
             _step(

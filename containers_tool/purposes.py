@@ -130,6 +130,7 @@ class PurposeRegistry:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._loaded: dict[str, tuple[int, Purpose]] = {}
 
     @cached_property
     def _files(self) -> dict[str, Path]:
@@ -158,7 +159,12 @@ class PurposeRegistry:
                 f"{self.settings.purposes_dir or config_dir() / 'purposes'}.",
                 field="purpose",
             )
-        purpose = load_file(path)
+        stamp = path.stat().st_mtime_ns
+        cached = self._loaded.get(name)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_file(path))
+            self._loaded[name] = cached
+        purpose = cached[1]
         return purpose.with_image(self.resolve_image(purpose))
 
     def resolve_image(self, purpose: Purpose) -> str:

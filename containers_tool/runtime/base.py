@@ -370,6 +370,7 @@ class Runtime(Protocol):
         tag: str,
         labels: Mapping[str, str],
         on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
     ) -> str:
         """Builds `context`/Dockerfile as `tag` and returns the image id; streams lines to on_line.
 

@@ -437,6 +437,7 @@ class DockerRuntime:
         tag: str,
         labels: Mapping[str, str],
         on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
     ) -> str:
         """See Runtime.build_image."""
         tail: deque[str] = deque(maxlen=25)
@@ -449,6 +450,7 @@ class DockerRuntime:
                 forcerm=True,
                 decode=True,
                 pull=False,
+                nocache=nocache,
             ):
                 if "error" in chunk:
                     raise build_failed(tag, str(chunk["error"]), tail)

@@ -537,6 +537,7 @@ class PodmanRuntime:
         tag: str,
         labels: Mapping[str, str],
         on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
     ) -> str:
         """See Runtime.build_image."""
         buf = io.BytesIO()
@@ -549,6 +550,7 @@ class PodmanRuntime:
             "forcerm": "true",
             "layers": "false",  # one image per purpose; no labelled intermediates
             "pull": "false",
+            "nocache": str(nocache).lower(),
         }
         tail: deque[str] = deque(maxlen=25)
         with _engine_errors(f"Image {tag!r}"):

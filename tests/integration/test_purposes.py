@@ -33,8 +33,13 @@ def test_purpose_image_is_built_once_then_reused(tool):
         "exec", container=second["container"], command="cat /etc/built-at; echo $T_CACHE"
     )
     assert again["stdout"] == built_at["stdout"] + "yes\n", "setup did not run again"
-    assert _steps(second)["probe"]["status"] == "success"
-    for made in (first, second):
+    assert _steps(first)["probe"]["status"] == "success"
+    assert _steps(second)["probe"]["status"] == "skipped"
+    bust = tool.call("create", purpose="t-cache", cache_bust=True)
+    assert bust["cache_used"] is False
+    rebuilt = tool.call("exec", container=bust["container"], command="cat /etc/built-at")
+    assert rebuilt["stdout"] != built_at["stdout"], "cache_bust ran the setup again"
+    for made in (first, second, bust):
         tool.call("destroy", container=made["container"])
 
 

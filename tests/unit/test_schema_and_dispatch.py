@@ -127,3 +127,9 @@ def test_every_result_is_json_serialisable(offline_tool):
 def test_non_object_call_is_invalid_input(offline_tool):
     result = offline_tool.call_dict(["exec"])
     assert result["error"]["code"] == "invalid_input"
+
+
+def test_unknown_key_in_a_nested_item_names_the_outer_field(offline_tool):
+    result = offline_tool.call("create", ports=[{"container": 80, "bogus": 1}])
+    assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "ports")
+    assert "host" in result["error"]["hint"]

@@ -1,0 +1,77 @@
+"""Purpose benchmark: cold build and warm create of a test purpose next to a raw SDK create.
+
+Usage: .venv/bin/python -m bench.bench_purposes [--engine docker|podman] [--creates N]
+The warm create includes everything create(purpose=...) does (cache lookup, HOME/CA/git files,
+the purpose probe); the raw figure is the SDK's run+remove of the same cached image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_core import _raw_client
+from containers_tool import ContainersTool
+from containers_tool.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bases.yaml"))
+
+
+def bench(engine: str, creates: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as purposes:
+        marker = secrets.token_hex(4)
+        Path(purposes, "b-purpose.yaml").write_text(
+            "name: b-purpose\ndescription: bench\nimage: localhost/base/busybox:latest\n"
+            f"setup: ['echo {marker} > /etc/bench']\nprobe: test -s /etc/bench\n",
+            encoding="utf-8",
+        )
+        tool = ContainersTool(Settings(runtime=engine, purposes_dir=purposes))
+        raw = _raw_client(engine)
+        try:
+            start = time.perf_counter()
+            cold = tool.call("create", purpose="b-purpose")
+            cold_ms = (time.perf_counter() - start) * 1000
+            assert cold["cache_used"] is False, cold
+            tool.call("destroy", container=cold["container"])
+            tag = str(cold["image"])
+            warm, plain = [], []
+            for _ in range(creates):
+                start = time.perf_counter()
+                made = tool.call("create", purpose="b-purpose")
+                warm.append((time.perf_counter() - start) * 1000)
+                assert made["cache_used"] is True, made
+                tool.call("destroy", container=made["container"])
+                start = time.perf_counter()
+                c = raw.containers.run(tag, ["sleep", "infinity"], detach=True, init=True)
+                plain.append((time.perf_counter() - start) * 1000)
+                c.remove(force=True)
+            tool.call("cache_clear", purpose="b-purpose")
+        finally:
+            tool.close()
+            raw.close()
+    warm_ms, raw_ms = statistics.median(warm), statistics.median(plain)
+    return {"cold_ms": cold_ms, "warm_ms": warm_ms, "raw_ms": raw_ms, "ratio": warm_ms / raw_ms}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=["docker", "podman"], action="append")
+    parser.add_argument("--creates", type=int, default=6)
+    args = parser.parse_args()
+    print(f"{'engine':8} {'cold build+create':>18} {'warm create':>12} {'raw':>9} {'ratio':>7}")
+    for engine in args.engine or ["docker", "podman"]:
+        r = bench(engine, args.creates)
+        print(
+            f"{engine:8} {r['cold_ms']:16.0f}ms {r['warm_ms']:10.0f}ms {r['raw_ms']:9.0f}ms "
+            f"{r['ratio']:6.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
