@@ -110,10 +110,10 @@ class CreateInput(ProvisionFields, Input):
         False, description="Privileged mode; refused unless the operator's policy allows it."
     )
     # --- networks and compose (issue 5) ---
-    session_network: bool = Field(
-        False,
+    session_network: bool | None = Field(
+        None,
         description="Join the session's private network, shared only by this session's "
-        "containers and removed with the session.",
+        "containers and removed with the session (default: the session_network setting).",
     )
     compose_content: str | None = Field(
         None,

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     exec_timeout: float = Field(120.0, gt=0)
     max_exec_timeout: float = Field(3600.0, gt=0)
     output_limit: int = Field(16_000, ge=256)
+    session_network: bool = Field(
+        False, description="Put every container of a session on its own private network."
+    )
     allow_privileged: bool = False
     allow_engine_socket: bool = False
 

@@ -85,6 +85,9 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
     """
     joins = Joins()
     wants_compose = args.compose_content is not None or args.compose_file is not None
+    use_session_network = (
+        ctx.settings.session_network if args.session_network is None else args.session_network
+    )
     if args.network in ("none", "host") and (wants_compose or args.session_network):
         raise InvalidInputError(
             f"network {args.network!r} cannot be combined with compose or session_network.",
@@ -98,7 +101,7 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
         joins.steps.append(_up(ctx, args, name, session, project, undo))
         joins.labels[COMPOSE_PROJECT] = project
         joins.networks.extend(_stack_networks(ctx, name))
-    if args.session_network:
+    if use_session_network and args.network not in ("none", "host"):
         joins.networks.append(networks.session_network(ctx, session))
     return joins
 

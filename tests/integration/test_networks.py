@@ -196,3 +196,21 @@ def test_expose_port_without_network_is_conflict(tool):
     result = tool.call("expose_port", container=name, port=8080)
     assert (result["error"]["code"], result["error"]["field"]) == ("conflict", "container")
     tool.call("destroy", container=name)
+
+
+def test_session_network_setting_applies_without_the_field(engine):
+    from containers_tool import ContainersTool
+    from containers_tool.settings import Settings
+
+    with ContainersTool(Settings(runtime=engine, session_network=True)) as tool:
+        made = tool.call("create", image="localhost/base/busybox:latest")
+        assert made["ok"], made
+        nets = tool.call("status", container=made["container"])["networks"]
+        assert f"ct-session-{tool.session_id}" in nets
+        opted_out = tool.call(
+            "create", image="localhost/base/busybox:latest", session_network=False
+        )
+        assert (
+            f"ct-session-{tool.session_id}"
+            not in tool.call("status", container=opted_out["container"])["networks"]
+        )
