@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from containers_tool import labels as lb
 from containers_tool.errors import NotFoundError
@@ -24,6 +24,7 @@ class Ref:
     workdir: str
     user: str
     envfile: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Context:
@@ -92,6 +93,7 @@ class Context:
             info.workdir or "/",
             info.user,
             info.labels.get(lb.ENVFILE) == "true",
+            dict(info.labels),
         )
         self._refs[container] = ref
         return ref

@@ -7,6 +7,7 @@ import io
 import secrets
 import shlex
 import tarfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -291,11 +292,12 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
     }
 
 
-def remove(ctx: Context, name: str, cid: str) -> None:
+def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None:
     """Removes a managed container, and what is attached to it, and forgets it."""
-    ctx.sessions.close_container(cid)  # issue 4: its shells end with it
+    ctx.sessions.close_container(cid)  # its shells end with it
     ctx.runtime.remove_container(cid)
-    networks.release(ctx, name)  # issue 5: port sidecars, compose stack
+    # Port sidecars always; networks and volumes only exist for a compose stack.
+    networks.release(ctx, name, stack=compose.COMPOSE_PROJECT in labels)
     ctx.forget(name)
 
 
@@ -303,7 +305,7 @@ def remove(ctx: Context, name: str, cid: str) -> None:
 def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     """Kills and removes one managed container."""
     ref = ctx.resolve(args.container)
-    remove(ctx, ref.name, ref.id)
+    remove(ctx, ref.name, ref.id, ref.labels)
     return {"destroyed": [ref.name]}
 
 
@@ -311,10 +313,10 @@ def destroy_many(ctx: Context, infos: list[ContainerInfo], parallel: bool = True
     """Removes containers (in parallel unless at interpreter exit); returns the names removed."""
     if parallel and len(infos) > 1:
         with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
-            list(pool.map(lambda i: remove(ctx, i.name, i.id), infos))
+            list(pool.map(lambda i: remove(ctx, i.name, i.id, i.labels), infos))
     else:
         for info in infos:
-            remove(ctx, info.name, info.id)
+            remove(ctx, info.name, info.id, info.labels)
     return sorted(i.name for i in infos)
 
 

@@ -188,14 +188,17 @@ def remove_unused_networks(ctx: Context, session: str | None) -> list[str]:
     return sorted(removed)
 
 
-def release(ctx: Context, name: str) -> None:
+def release(ctx: Context, name: str, stack: bool = True) -> None:
     """Removes what belongs to container `name`: port sidecars and its compose stack.
 
-    Containers go first, then the stack's networks, then its volumes.
+    Containers go first, then the stack's networks, then its volumes (only a compose stack
+    has those: `stack=False` skips looking for them).
     """
     owned = {ATTACHED_TO: name}
     for info in ctx.runtime.list_containers(owned):
         ctx.runtime.remove_container(info.id)
+    if not stack:
+        return
     for net in ctx.runtime.list_networks(owned):
         with contextlib.suppress(ToolError):
             ctx.runtime.remove_network(net.name)
