@@ -11,12 +11,15 @@ from typing import Any
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import dispatch
-from containers_tool.errors import InvalidInputError
+from containers_tool.envelope import fail
+from containers_tool.errors import InvalidInputError, RuntimeUnavailableError
 from containers_tool.handlers.lifecycle import reap_session
 from containers_tool.runtime import Runtime
 from containers_tool.settings import Settings
 
 _live: weakref.WeakSet[ContainersTool] = weakref.WeakSet()
+#: How long close() waits for calls still running (an image build may take a while).
+CLOSE_WAIT_S = 120.0
 
 
 class ContainersTool:
@@ -53,6 +56,8 @@ class ContainersTool:
         self.reap_on_exit = reap_on_exit
         self._ctx = Context(self.settings, self.session_id, backend)
         self._closed = False
+        self._inflight = 0
+        self._idle = threading.Condition()
         _live.add(self)
 
     @property
@@ -62,14 +67,30 @@ class ContainersTool:
 
     def call(self, operation: str, **fields: Any) -> dict[str, object]:
         """Runs one operation; returns the envelope and never raises."""
-        return dispatch(self._ctx, {"operation": operation, **fields})
+        return self.call_dict({"operation": operation, **fields})
 
     def __call__(self, operation: str, **fields: Any) -> dict[str, object]:
         return self.call(operation, **fields)
 
     def call_dict(self, arguments: dict[str, Any]) -> dict[str, object]:
         """Runs one call given as a dict (e.g. a model's tool-call arguments)."""
-        return dispatch(self._ctx, arguments)
+        with self._idle:
+            if self._closed:
+                op = arguments.get("operation") if isinstance(arguments, dict) else None
+                return fail(
+                    str(op or "unknown"),
+                    RuntimeUnavailableError(
+                        "This tool instance is closed; its session has ended.",
+                        hint="Create a new ContainersTool (or restart the server).",
+                    ),
+                )
+            self._inflight += 1
+        try:
+            return dispatch(self._ctx, arguments)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
 
     async def acall(self, operation: str, **fields: Any) -> dict[str, object]:
         """Async twin of `call`: runs in a worker thread, so the event loop stays free."""
@@ -81,9 +102,12 @@ class ContainersTool:
         Returns:
             Names of the containers removed.
         """
-        if self._closed:
-            return []
-        self._closed = True
+        with self._idle:
+            if self._closed:
+                return []
+            self._closed = True
+            # A create still running would finish after the reap and outlive the session.
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=CLOSE_WAIT_S)
         removed: list[str] = []
         if self.reap_on_exit and self._ctx.connected:
             removed = reap_session(self._ctx, parallel=not _at_exit)
@@ -121,7 +145,6 @@ def containers(operation: str, **fields: Any) -> dict[str, object]:
     try:
         tool = default_tool()
     except Exception as exc:  # noqa: BLE001 - e.g. a broken settings file; still an envelope
-        from containers_tool.envelope import fail
         from containers_tool.errors import ToolError
 
         err = (

@@ -265,3 +265,27 @@ def test_destroy_all_scopes_to_a_session(engine, raw, scope):
         cb = tb.call("create", image=BUSYBOX)["container"]
         assert ta.call("destroy_all", confirm=True, session_id=a)["destroyed"] == [ca]
         assert _raw_get(raw, cb) is not None
+
+
+def test_close_during_a_create_leaves_no_container_of_the_session(engine, raw):
+    import threading
+
+    session = unique("closing")
+    tool = ContainersTool(runtime=engine, session_id=session)
+    started = threading.Event()
+    results = []
+
+    def make():
+        started.set()
+        results.append(tool.call("create", purpose="t-cache", cache_bust=True))
+
+    worker = threading.Thread(target=make)
+    worker.start()
+    started.wait()
+    tool.close()
+    worker.join()
+    assert results[0]["ok"] in (True, False)
+    left = raw.containers.list(all=True, filters={"label": f"io.containers-tool.session={session}"})
+    assert left == []
+    after = tool.call("list")
+    assert after["error"]["code"] == "runtime_unavailable"
