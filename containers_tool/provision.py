@@ -234,7 +234,9 @@ def _plan_ssh(out: Plan, fwd: Forward) -> None:
     if not sock or not Path(sock).exists():
         out.steps.append(_step("ssh", "skipped", "no SSH agent on the host; keys are never copied"))
         return
-    out.mounts.append(MountSpec(sock, SSH_SOCKET, False))
+    # Read-only: connecting to a socket needs no write access to the mount, and nothing can
+    # replace the socket file from inside.
+    out.mounts.append(MountSpec(sock, SSH_SOCKET, True))
     out.env["SSH_AUTH_SOCK"] = SSH_SOCKET
     known = Path.home() / ".ssh" / "known_hosts"
     if known.is_file():

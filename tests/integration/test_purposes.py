@@ -351,15 +351,20 @@ def test_ssh_agent_socket_is_forwarded_not_keys(tool, tmp_path, monkeypatch):
     pid = next(p.split("=")[1].split(";")[0] for p in agent.stdout.split() if "SSH_AGENT_PID" in p)
     try:
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
-        made = tool.call("create", image=BUSYBOX, forward_ssh=True)
+        made = tool.call("create", purpose="t-pip", forward_ssh=True)
         assert made["ok"], made
         assert _steps(made)["ssh"]["status"] == "success"
-        ran = tool.call(
-            "exec",
-            container=made["container"],
-            command='test -S "$SSH_AUTH_SOCK" && ls ~/.ssh/id_* 2>/dev/null | wc -l',
+        # The agent answers through the read-only socket mount: SSH2_AGENTC_REQUEST_IDENTITIES
+        # (11) gets SSH2_AGENT_IDENTITIES_ANSWER (12).
+        probe = (
+            "import os, socket; s = socket.socket(socket.AF_UNIX); "
+            "s.connect(os.environ['SSH_AUTH_SOCK']); s.sendall(bytes([0, 0, 0, 1, 11])); "
+            "print(s.recv(5)[4])"
         )
-        assert ran["stdout"].strip() == "0"
+        ran = tool.call("exec", container=made["container"], command=["python3", "-c", probe])
+        assert ran["stdout"] == "12\n", ran
+        keys = tool.call("exec", container=made["container"], command="ls ~/.ssh/id_* | wc -l")
+        assert keys["stdout"].strip() == "0"
         tool.call("destroy", container=made["container"])
     finally:
         subprocess.run(["kill", pid], check=False)
