@@ -23,6 +23,8 @@ from rich.table import Table
 
 from containers_tool import cli_args
 from containers_tool.api import ContainersTool
+from containers_tool.envelope import fail
+from containers_tool.errors import InvalidInputError
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -239,12 +241,18 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _call(tool: ContainersTool, text: str) -> int:
+    """Runs one raw call; anything that is not a JSON object gets the tool's invalid_input."""
     try:
         payload = json.loads(sys.stdin.read() if text == "-" else text)
     except json.JSONDecodeError as exc:
-        errors.print(f"[red]not JSON:[/] {exc}")
-        return 2
-    return show(tool.call_dict(payload) if isinstance(payload, dict) else {}, True)
+        bad = InvalidInputError(
+            f"The call is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+            hint='Pass one JSON object, e.g. \'{"operation": "list"}\' (or - to read stdin).',
+            field=None,
+        )
+        return show(fail("unknown", bad), True)
+    # The dispatcher refuses a non-object (an array, a string, ...) with a structured error.
+    return show(tool.call_dict(payload), True)
 
 
 def _settings_error(exc: ValidationError) -> int:

@@ -131,7 +131,9 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
     try:
         if not isinstance(arguments, Mapping):
             raise InvalidInputError(
-                "The call must be an object.", hint='Pass {"operation": ..., ...}.', field=None
+                f"The call must be a JSON object, not {_json_kind(arguments)}.",
+                hint='Pass {"operation": "<name>", ...fields}, e.g. {"operation": "list"}.',
+                field=None,
             )
         from containers_tool.schema import validator
 
@@ -156,6 +158,21 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint="Retry once; if it fails again, call preflight and report the log.",
             ),
         )
+
+
+def _json_kind(value: object) -> str:
+    """Names a decoded JSON value's type the way a caller wrote it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)} item(s)"
+    return f"a {type(value).__name__}"
 
 
 def _rank(error: jsonschema.ValidationError) -> tuple[int, int]:
