@@ -208,7 +208,8 @@ class CopyInInput(ContainerInput):
         min_length=1,
         description=(
             "copy_in: path in the container (relative to the workdir). copy_out: host path. "
-            "A path ending in / receives the item by its own name; otherwise it is the new name."
+            "A path ending in / or an existing directory receives the item by its own name "
+            "(the directory's other files stay); otherwise it is the new name."
         ),
     )
 

@@ -27,6 +27,11 @@ def _owner(user: str) -> tuple[int | None, int | None]:
     return int(uid), int(gid) if gid.isdigit() else int(uid)
 
 
+def _is_dir(ctx: Context, ref: Ref, path: str) -> bool:
+    stat = ctx.runtime.stat_path(ref.id, path)
+    return stat is not None and stat.is_dir
+
+
 @operation("copy_in", CopyInInput)
 def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
     """Copies a host file or directory into the container, owned by the mapped user."""
@@ -39,7 +44,10 @@ def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
             field="source",
         )
     target = _container_path(ref, args.destination)
-    if target.endswith("/"):
+    # Like `docker cp`: an existing directory receives the item by its own name. Writing the
+    # item over it instead would replace the directory and everything in it.
+    into = target.endswith("/") or _is_dir(ctx, ref, target)
+    if into:
         parent, name = target.rstrip("/") or "/", source.resolve().name
     else:
         parent, name = posixpath.dirname(target) or "/", posixpath.basename(target)

@@ -159,6 +159,15 @@ class NetworkInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PathStat:
+    """What the engine says about a path inside a container (symlinks followed)."""
+
+    name: str
+    is_dir: bool
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class VolumeInfo:
     """A named volume as the engine reports it."""
 
@@ -353,6 +362,14 @@ class Runtime(Protocol):
 
         Raises:
             NotFoundError: No such container or directory.
+        """
+        ...
+
+    def stat_path(self, container: str, path: str) -> PathStat | None:
+        """Returns what `path` is in the container (a symlink is followed), None when absent.
+
+        Raises:
+            NotFoundError: No such container (engines that can tell it from a missing path).
         """
         ...
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 import socket
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -32,10 +33,11 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    PathStat,
     ShellChannel,
     VolumeInfo,
 )
-from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
     build_failed,
@@ -424,6 +426,27 @@ class DockerRuntime:
         """See Runtime.put_archive."""
         with _engine_errors(f"Path {dest!r} in container {container!r}"):
             self._api.put_archive(container, dest, tar)
+
+    def stat_path(self, container: str, path: str) -> PathStat | None:
+        """See Runtime.stat_path."""
+        subject = f"Path {path!r} in container {container!r}"
+        ctr = urllib.parse.quote(container, safe="")
+        for _ in range(2):  # Docker does not follow a symlink: stat its target once
+            with _engine_errors(subject):
+                # The SDK has no HEAD for this endpoint; it is the same session and base URL.
+                url = f"{self._api.base_url}/v{self._api.api_version}/containers/{ctr}/archive"
+                response = self._api.head(url, params={"path": path})
+                if response.status_code == 404:  # a HEAD has no body: path or container
+                    return None
+                try:
+                    response.raise_for_status()
+                except requests.exceptions.HTTPError as exc:
+                    docker.errors.create_api_error_from_http_exception(exc)
+            decoded = path_stat(response.headers.get("x-docker-container-path-stat"))
+            if decoded is None or not decoded[1]:
+                return decoded[0] if decoded else None
+            path = decoded[1]
+        return None
 
     def get_archive(self, container: str, src: str) -> Iterator[bytes]:
         """See Runtime.get_archive."""

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from containers_tool.runtime.base import ContainerInfo, MountSpec, PortBinding
+from containers_tool.runtime.base import ContainerInfo, MountSpec, PathStat, PortBinding
+
+#: Go's os.FileMode bits, as both engines encode them in the archive stat header.
+_MODE_DIR = 1 << 31
+_MODE_SYMLINK = 1 << 27
 
 
 def _timestamp(value: Any) -> str:
@@ -73,3 +80,23 @@ def summary_info(row: dict[str, Any]) -> ContainerInfo:
         created=_timestamp(row.get("Created")),
         started_at=_timestamp(row.get("StartedAt")),
     )
+
+
+def path_stat(header: str | None) -> tuple[PathStat, str] | None:
+    """Decodes the `X-Docker-Container-Path-Stat` header of an archive HEAD/GET.
+
+    Returns:
+        The stat and, for a symlink the engine did not follow, its resolved target ("" if
+        none); None when the header is missing or unreadable.
+    """
+    if not header:
+        return None
+    try:
+        data = json.loads(base64.b64decode(header))
+    except (binascii.Error, ValueError):
+        return None
+    mode = int(data.get("mode") or 0)
+    is_dir = bool(data.get("isDir")) or bool(mode & _MODE_DIR)
+    target = str(data.get("linkTarget") or "") if mode & _MODE_SYMLINK and not is_dir else ""
+    stat = PathStat(str(data.get("name") or ""), is_dir, int(data.get("size") or 0))
+    return stat, target

@@ -36,10 +36,11 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    PathStat,
     ShellChannel,
     VolumeInfo,
 )
-from containers_tool.runtime.inspect import container_info, summary_info
+from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
     STDERR,
@@ -522,6 +523,18 @@ class PodmanRuntime:
                     data=tar,  # type: ignore[arg-type]  # requests streams any iterable
                 )
             )
+
+    def stat_path(self, container: str, path: str) -> PathStat | None:
+        """See Runtime.stat_path."""
+        with _engine_errors(f"Path {path!r} in container {container!r}"):
+            response = self._api.head(f"/containers/{container}/archive", params={"path": path})
+        if response.status_code == 404:  # a HEAD has no body: path or container
+            return None
+        with _engine_errors(f"Path {path!r} in container {container!r}"):
+            _check(response)
+        # Podman follows symlinks itself (isDir is the target's).
+        decoded = path_stat(response.headers.get("x-docker-container-path-stat"))
+        return decoded[0] if decoded else None
 
     def get_archive(self, container: str, src: str) -> Iterator[bytes]:
         """See Runtime.get_archive."""

@@ -64,3 +64,29 @@ def test_copy_out_refuses_links_leaving_the_destination(tool, box, tmp_path):
     result = tool.call("copy_out", container=box, source="evil", destination=str(tmp_path / "e"))
     assert (result["error"]["code"], result["error"]["field"]) == ("policy_denied", "source")
     assert not (tmp_path / "e").exists()
+
+
+def test_copy_in_file_onto_an_existing_directory_puts_it_inside(tool, box, tmp_path):
+    tool.call("exec", container=box, command="mkdir -p src && printf a > src/a && printf b > src/b")
+    (tmp_path / "new.txt").write_text("new", encoding="utf-8")
+    got = tool.call("copy_in", container=box, source=str(tmp_path / "new.txt"), destination="src")
+    assert got["ok"], got
+    assert got["destination"] == "/workspace/src/new.txt"
+    listing = tool.call("exec", container=box, command="cat src/a src/b src/new.txt")
+    assert listing["stdout"] == "abnew"
+    # A directory source lands inside too, and the others still stay.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("m", encoding="utf-8")
+    tree = tool.call("copy_in", container=box, source=str(tmp_path / "pkg"), destination="src")
+    assert tree["destination"] == "/workspace/src/pkg"
+    assert tool.call("exec", container=box, command="cat src/a src/pkg/m.py")["stdout"] == "am"
+
+
+def test_copy_in_onto_a_link_to_a_directory_goes_into_its_target(tool, box, tmp_path):
+    made = "mkdir -p real && printf k > real/keep && ln -s real ln"
+    assert tool.call("exec", container=box, command=made)["exit_code"] == 0
+    (tmp_path / "f").write_text("f", encoding="utf-8")
+    got = tool.call("copy_in", container=box, source=str(tmp_path / "f"), destination="ln")
+    assert got["ok"], got
+    check = tool.call("exec", container=box, command="test -L ln && cat real/keep real/f")
+    assert (check["exit_code"], check["stdout"]) == (0, "kf")
