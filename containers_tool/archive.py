@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -120,6 +122,7 @@ def unpack(chunks: Iterator[bytes], destination: Path, into_dir: bool) -> tuple[
                         hint="Copy one file or directory at a time.",
                         field="source",
                     )
+                _check_link(safe, top)
                 tar.extract(safe, str(staging), filter="data")
                 if safe.isfile():
                     files += 1
@@ -128,10 +131,55 @@ def unpack(chunks: Iterator[bytes], destination: Path, into_dir: bool) -> tuple[
             raise InvalidInputError(
                 "The archive was empty.", hint="Check the source path.", field="source"
             )
+        _check_resolved_links(staging / top)
         _place(staging / top, destination / top if into_dir else destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return files, total
+
+
+def _link_refused(name: str, target: str) -> PolicyDeniedError:
+    return PolicyDeniedError(
+        f"Archive member {name!r} links to {target!r}, outside the copied item.",
+        hint="Copy a path whose links stay inside it, or copy the link's target instead.",
+        field="source",
+    )
+
+
+def _check_link(member: tarfile.TarInfo, top: str) -> None:
+    """Refuses a link whose target leaves the copied item.
+
+    tarfile's "data" filter only checks links against the staging directory, but the item is
+    then moved to the destination, where `item/up -> ..` would point at the destination's
+    parent. The copied item itself is what becomes the destination, so links must stay in it.
+    """
+    if member.issym():
+        target = posixpath.join(posixpath.dirname(member.name), member.linkname)
+    elif member.islnk():
+        target = member.linkname  # hard links name a member of the archive
+    else:
+        return
+    norm = posixpath.normpath(target)
+    if posixpath.isabs(member.linkname) or (norm != top and not norm.startswith(top + "/")):
+        raise _link_refused(member.name, member.linkname)
+
+
+def _check_resolved_links(item: Path) -> None:
+    """Refuses symlinks that leave `item` once resolved through the links beside them.
+
+    A name-only check misses chains such as `item/self -> .` plus `item/x -> self/..`.
+    """
+    if item.is_symlink():  # a lone link: _check_link already refused one that leaves it
+        return
+    root = os.path.realpath(item)
+    for path in item.rglob("*"):  # does not descend into linked directories
+        # realpath, not Path.resolve: a link loop must be refused, not raise RuntimeError.
+        if path.is_symlink() and not _inside(os.path.realpath(path), root):
+            raise _link_refused(str(path.relative_to(item.parent)), str(path.readlink()))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _place(staged: Path, target: Path) -> None:

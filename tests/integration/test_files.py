@@ -90,3 +90,18 @@ def test_copy_in_onto_a_link_to_a_directory_goes_into_its_target(tool, box, tmp_
     assert got["ok"], got
     check = tool.call("exec", container=box, command="test -L ln && cat real/keep real/f")
     assert (check["exit_code"], check["stdout"]) == (0, "kf")
+
+
+def test_copy_out_refuses_relative_links_that_leave_the_copied_item(tool, box, tmp_path):
+    made = "mkdir -p rel/sub && printf 1 > rel/sub/f && ln -s .. rel/up && ln -s sub/f rel/ok"
+    assert tool.call("exec", container=box, command=made)["exit_code"] == 0
+    for dest in (str(tmp_path / "out"), str(tmp_path) + "/"):
+        got = tool.call("copy_out", container=box, source="rel", destination=dest)
+        assert (got["error"]["code"], got["error"]["field"]) == ("policy_denied", "source"), got
+    assert list(tmp_path.iterdir()) == []
+    # Links that stay inside the item are kept as links.
+    assert tool.call("exec", container=box, command="rm rel/up")["exit_code"] == 0
+    got = tool.call("copy_out", container=box, source="rel", destination=str(tmp_path / "out"))
+    assert got["ok"], got
+    assert (tmp_path / "out" / "ok").is_symlink()
+    assert (tmp_path / "out" / "ok").read_text(encoding="utf-8") == "1"

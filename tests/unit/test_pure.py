@@ -103,6 +103,60 @@ def test_unpack_refuses_links_that_escape(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _dir(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.mark.parametrize("into_dir", [False, True])
+@pytest.mark.parametrize(
+    "members",
+    [
+        [_dir("d"), _link("d/up", "..")],
+        [_dir("d"), _dir("d/a"), _link("d/a/b", "../..")],
+        [_dir("d"), _link("d/sib", "../sibling")],
+        # A chain: each link alone resolves inside by name, together they leave.
+        [_dir("d"), _link("d/self", "."), _link("d/x", "self/..")],
+        [_link("lone", "neighbour")],
+        [_dir("d"), _link("d/hard", "other/f", tarfile.LNKTYPE)],
+    ],
+    ids=["up", "up-two", "sibling", "chain", "lone-link", "hard-link"],
+)
+def test_unpack_refuses_relative_links_leaving_the_final_destination(tmp_path, members, into_dir):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(PolicyDeniedError) as info:
+        unpack(iter(_tar(members)), dest if into_dir else dest / "out", into_dir=into_dir)
+    assert info.value.field == "source"
+    assert list(dest.iterdir()) == [], "a refused archive leaves nothing behind"
+
+
+def test_unpack_keeps_relative_links_inside_the_item(tmp_path):
+    members = [
+        _dir("d"),
+        _dir("d/a"),
+        _file("d/a/f"),
+        _link("d/to-f", "a/f"),
+        _link("d/a/up", ".."),
+        _link("d/self", "."),
+        _link("d/dangling", "a/later"),
+        _link("d/hard", "d/a/f", tarfile.LNKTYPE),
+    ]
+    files, _ = unpack(iter(_tar(members)), tmp_path / "out", into_dir=False)
+    assert files == 1
+    out = tmp_path / "out"
+    assert (out / "to-f").read_bytes() == b"x"
+    assert (out / "a" / "up").resolve() == out.resolve()
+    assert (out / "hard").read_bytes() == b"x"
+
+
 def test_unpack_keeps_absolute_member_names_inside_destination(tmp_path):
     files, _ = unpack(iter(_tar([_file("/etc/evil")])), tmp_path / "o", into_dir=False)
     assert files == 1
