@@ -22,6 +22,7 @@ from containers_tool.context import Context
 from containers_tool.errors import InvalidInputError
 from containers_tool.images import ensure_purpose_image
 from containers_tool.models import CreateInput
+from containers_tool.provision_files import FileEntry
 from containers_tool.purposes import Forward, Purpose
 from containers_tool.runtime.base import MountSpec
 
@@ -37,16 +38,6 @@ INSTALL_GIT = (
 )
 #: Clone URLs git may run programs for (ext::) or that look like options are refused.
 SAFE_URL = re.compile(r"^(?:https?://|ssh://|git://|file://|[\w.-]+@[\w.-]+:)[^\s]+$")
-
-
-@dataclass
-class FileEntry:
-    """A file the tool writes before the container starts."""
-
-    path: str
-    content: bytes
-    mode: int = 0o644
-    owned: bool = True
 
 
 @dataclass

@@ -16,6 +16,7 @@ from containers_tool.provision import (
     resolve_path,
     wrap_argv,
 )
+from containers_tool.provision_files import FileEntry, write_stdin
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
 STEP_TIMEOUT = 900.0
@@ -65,13 +66,12 @@ def after_start(ctx: Context, cid: str, p: Plan, args: CreateInput) -> list[dict
     run = Runner(ctx, cid, p)
     steps: list[dict[str, object]] = []
     if p.secrets:
-        # The value travels in this one exec's environment, never in the container's config.
-        wrote = run.sh(
-            f'umask 077; printf "%s" "$CT_ENVFILE" > {lb.ENVFILE_PATH}',
-            env={"CT_ENVFILE": env_file(p.secrets)},
-        )
-        if wrote.exit_code != 0:
-            steps.append(_step("env", "failed", f"secrets file not written: {run.why(wrote)}"))
+        # Through stdin: an exec's env and argv are kept by the engine (Podman's database).
+        entry = FileEntry(lb.ENVFILE_PATH, env_file(p.secrets).encode(), 0o600)
+        failed = write_stdin(ctx.runtime, cid, entry, user=None, umask="077")
+        if failed is not None:
+            why = redact(failed, p.secrets.values())
+            steps.append(_step("env", "failed", f"secrets file not written: {why}"))
     needs_git = bool(args.repos or args.repo_url or (args.dotfiles_repo and not args.dotfiles_skip))
     if needs_git:
         steps.append(_ensure_git(run))

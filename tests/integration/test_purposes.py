@@ -6,6 +6,7 @@ import json
 import secrets
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -128,12 +129,31 @@ def test_forwarded_secret_reaches_commands_but_no_engine_state(tool, raw, monkey
     assert secret.encode() not in export, "the cached image's layers hold the secret"
     for blob in engine_state:
         assert secret not in blob
+    files = _engine_files(engine, raw, container.id)
+    assert files, "the engine's state files were found and searched"
+    holding = [str(f) for f in files if secret.encode() in f.read_bytes()]
+    assert not holding, f"engine state files hold the secret: {holding}"
     assert (
         "CT_DEMO_API_KEY" in container.attrs["Config"]["Labels"]["io.containers-tool.forwarded-env"]
     )
     if snap.get("ok"):
         tool.call("delete_snapshot", snapshot=snap["snapshot"])
     tool.call("destroy", container=name)
+
+
+def _engine_files(engine, raw, cid):
+    """The engine's on-disk records of a container: config, exec sessions, its database."""
+    if engine == "docker":
+        folder = Path(raw.info()["DockerRootDir"]) / "containers" / cid
+        return [p for p in folder.rglob("*") if p.is_file()]
+    store = raw.info()["store"]
+    graph, run = Path(store["graphRoot"]), Path(store["runRoot"])
+    # Podman keeps exec sessions (their env included) in its database: boltdb or sqlite.
+    files = [*(graph / "libpod").glob("*.db"), *graph.glob("db.sql*")]
+    for root in (graph, run):
+        for folder in root.glob(f"*-containers/{cid}"):
+            files += [p for p in folder.rglob("*") if p.is_file()]
+    return files
 
 
 def test_home_and_ownership_with_an_image_that_has_uid_1000(tool, tmp_path, engine):
