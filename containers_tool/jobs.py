@@ -3,6 +3,9 @@
 A job is a directory under `JOBS_DIR` holding its output, the pid of its process group, and its
 exit code once it ends. Any tool process can therefore poll or cancel a job another one started:
 nothing is kept on the side (the engine, here the container's filesystem, is the database).
+`JOBS_DIR` is on the tmpfs create mounts at `/run/containers-tool`: job output may print a
+forwarded secret, and a tmpfs is in no commit, snapshot or export (a restored container lists
+none of its source's jobs either).
 
 Layout of `JOBS_DIR/<job_id>/`: `command` (the text, for list_jobs), `started` (epoch seconds),
 `wrapper` (pid of the shell that waits for the job), `pid` (the job's pid, which is also its
@@ -17,10 +20,18 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from containers_tool import labels as lb
 from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
-JOBS_DIR = "/tmp/.containers-tool-jobs"  # noqa: S108 - inside the container, world-writable+sticky
+#: Jobs of containers made by create: on the tool's tmpfs (see `tmpfs_options`).
+JOBS_DIR = lb.ENVFILE_DIR + "/jobs"
+#: Jobs of containers without that tmpfs (made by compose, or by an older version of the tool).
+FALLBACK_DIR = "/tmp/.containers-tool-jobs"  # noqa: S108 - inside the container, sticky dir
+#: Shell that sets $b to the container's jobs directory; the choice depends only on the container.
+_BASE = f"b={JOBS_DIR}; [ -d {lb.ENVFILE_DIR} ] || b={FALLBACK_DIR}"
+#: Bounds of the tmpfs: its pages count against the container's memory limit.
+TMPFS_MIN, TMPFS_MAX = 16 * 2**20, 2**30
 JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 JOB_MARKER_VAR = "CONTAINERS_TOOL_JOB"
 ROOT = "0:0"
@@ -35,8 +46,8 @@ _ID_RE = re.compile(JOB_ID_PATTERN)
 # The wrapper subshell waits for the job and writes its exit; setsid gives the job its own
 # process group, and the marker variable tags every descendant for cancel's /proc scan.
 START_SCRIPT = f"""
-b={JOBS_DIR}; id="$1"; shift
-mkdir -p -m 1777 "$b" 2>/dev/null
+{_BASE}; id="$1"; shift
+mkdir -m 1777 "$b" 2>/dev/null
 d="$b/$id"
 mkdir -m 0755 "$d" || {{ echo "cannot create $d" >&2; exit 90; }}
 printf '%s' "$1" > "$d/command"; shift
@@ -51,13 +62,13 @@ if command -v setsid >/dev/null 2>&1; then s=setsid; else s=; fi
 ) </dev/null >/dev/null 2>&1 &
 echo $! > "$d/wrapper"
 i=0; while [ ! -e "$d/pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
-cat "$d/pid"
+echo "$(cat "$d/pid") $d"
 """
 
 # $1 job id, $2 offset, $3 ticks to wait for news, $4 byte limit of the output returned.
 # stdout: the output's head; stderr: one META line, then the output's tail when it was cut.
 POLL_SCRIPT = f"""
-d={JOBS_DIR}/"$1"; o=$2; t=$3; lim=$4
+{_BASE}; d="$b/$1"; o=$2; t=$3; lim=$4
 [ -d "$d" ] || {{ echo "META missing" >&2; exit 3; }}
 w=$(cat "$d/wrapper" 2>/dev/null)
 i=0
@@ -66,7 +77,7 @@ while [ ! -e "$d/exit" ] && [ $i -lt $t ] && [ -d "/proc/$w" ] \\
 e=$(cat "$d/exit" 2>/dev/null); a=0; [ -n "$w" ] && [ -d "/proc/$w" ] && a=1
 c=0; [ -e "$d/cancelled" ] && c=1
 s=$(stat -c %s "$d/output")
-echo "META ${{e:--}} $a $c $s" >&2
+echo "META ${{e:--}} $a $c $s $d/output" >&2
 n=$((s-o))
 if [ $n -le 0 ]; then :
 elif [ $n -le $lim ]; then tail -c +$((o+1)) "$d/output" | head -c $n
@@ -76,7 +87,7 @@ else h=$((lim/2)); tail -c +$((o+1)) "$d/output" | head -c $h
 
 # $1 job id, $2 ticks of grace between SIGTERM and SIGKILL.
 CANCEL_SCRIPT = f"""
-d={JOBS_DIR}/"$1"; g=$2; m="{JOB_MARKER_VAR}=$1"
+{_BASE}; d="$b/$1"; g=$2; m="{JOB_MARKER_VAR}=$1"
 [ -d "$d" ] || {{ echo missing; exit 3; }}
 if [ -e "$d/exit" ]; then echo "done $(cat "$d/exit")"; exit 0; fi
 p=$(cat "$d/pid"); : > "$d/cancelled"
@@ -92,7 +103,7 @@ echo "cancelled $(cat "$d/exit")"
 """
 
 LIST_SCRIPT = f"""
-for d in {JOBS_DIR}/*/; do [ -d "$d" ] || continue; d="${{d%/}}"
+{_BASE}; for d in "$b"/*/; do [ -d "$d" ] || continue; d="${{d%/}}"
   e=$(cat "$d/exit" 2>/dev/null); w=$(cat "$d/wrapper" 2>/dev/null)
   a=0; [ -n "$w" ] && [ -d "/proc/$w" ] && a=1; c=0; [ -e "$d/cancelled" ] && c=1
   s=$(stat -c %s "$d/output" 2>/dev/null || echo 0); st=$(cat "$d/started" 2>/dev/null)
@@ -136,6 +147,8 @@ class PollResult:
     offset: int
     truncated: bool
     omitted_bytes: int
+    #: Where the job's whole output is, inside the container.
+    path: str
 
 
 def new_job_id() -> str:
@@ -158,9 +171,13 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
-def output_path(job_id: str) -> str:
-    """Returns the path of a job's full output file inside the container."""
-    return f"{JOBS_DIR}/{job_id}/output"
+def tmpfs_options(memory_bytes: int) -> str:
+    """Returns the mount options of the tool's tmpfs (env file, jobs) for a memory limit.
+
+    A quarter of the limit, within [16 MiB, 1 GiB]: job output is kept in memory there.
+    """
+    size = min(max(memory_bytes // 4, TMPFS_MIN), TMPFS_MAX)
+    return f"mode=1777,size={size // 1024}k"
 
 
 def _script(script: str, *args: str, user: str | None, timeout_s: float, limit: int) -> ExecRequest:
@@ -196,8 +213,8 @@ def start(
     env: dict[str, str],
     workdir: str | None,
     user: str | None,
-) -> str:
-    """Starts `argv` in the background and returns its job id once its pid is on file.
+) -> tuple[str, str]:
+    """Starts `argv` in the background once its pid is on file.
 
     Args:
         run: Runs one exec in the container.
@@ -206,6 +223,9 @@ def start(
         env: Extra environment of the job.
         workdir: Directory to run in; None for the container's.
         user: User to run as; None for the container's.
+
+    Returns:
+        The job id, and the path of its output file inside the container.
 
     Raises:
         EngineError: The job directory or the process could not be made.
@@ -220,9 +240,10 @@ def start(
         output_limit=4096,
     )
     result = run(req)
-    if result.exit_code != 0 or not result.stdout.text.strip().isdigit():
+    pid, _, folder = result.stdout.text.strip().partition(" ")
+    if result.exit_code != 0 or not pid.isdigit() or not folder:
         raise _failed("start the job", result)
-    return job_id
+    return job_id, f"{folder}/output"
 
 
 def _state(job_id: str, exit_text: str, alive: str, cancelled: str, size: str) -> JobState:
@@ -265,9 +286,9 @@ def poll(run: Runner, job_id: str, offset: int, wait_s: float, limit: int) -> Po
     words = meta.split()
     if words[:2] == ["META", "missing"]:
         raise _not_found(job_id)
-    if len(words) != 5 or words[0] != "META":
+    if len(words) != 6 or words[0] != "META":
         raise _failed("read the job", result)
-    state = _state(job_id, *words[1:])
+    state = _state(job_id, *words[1:5])
     if offset > state.output_bytes:
         raise InvalidInputError(
             f"offset {offset} is past the end of the output ({state.output_bytes} bytes).",
@@ -281,7 +302,7 @@ def poll(run: Runner, job_id: str, offset: int, wait_s: float, limit: int) -> Po
     if truncated:
         omitted = new - 2 * (limit // 2)
         text = f"{text}\n… [{omitted:,} bytes omitted] …\n{tail}"
-    return PollResult(state, text, state.output_bytes, truncated, omitted)
+    return PollResult(state, text, state.output_bytes, truncated, omitted, words[5])
 
 
 def cancel(run: Runner, job_id: str, grace_s: float) -> tuple[bool, int | None]:

@@ -21,7 +21,8 @@ ENVFILE = PREFIX + "envfile"
 TOOL_ENV = PREFIX + "tool-env"
 #: Comma-separated names (never values) of the forwarded variables.
 FORWARDED_ENV = PREFIX + "forwarded-env"
-#: Where the env file lives: a tmpfs, so it is in no image, snapshot or inspect output.
+#: The tool's tmpfs in every container create makes: the env file and background jobs live there,
+#: so neither is in any image, snapshot or inspect output.
 ENVFILE_DIR = "/run/containers-tool"
 ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"

@@ -25,7 +25,7 @@ def _runner(ctx: Context, container: str) -> jobs.Runner:
 def exec_background(args: ExecBackgroundInput, ctx: Context) -> dict[str, object]:
     """Starts a command detached from the call; its output and exit go to files in the container."""
     record = args.command if isinstance(args.command, str) else shlex.join(args.command)
-    job_id = jobs.start(
+    job_id, path = jobs.start(
         _runner(ctx, args.container),
         shell_argv(args.command),
         record,
@@ -37,7 +37,7 @@ def exec_background(args: ExecBackgroundInput, ctx: Context) -> dict[str, object
         "container": args.container,
         "job_id": job_id,
         "running": True,
-        "output_path": jobs.output_path(job_id),
+        "output_path": path,
         "hint": "Call exec_poll with this job_id and wait: <seconds> to follow it.",
     }
 
@@ -62,7 +62,7 @@ def exec_poll(args: ExecPollInput, ctx: Context) -> dict[str, object]:
     if result.truncated:
         payload["hint"] = (
             f"New output was cut (head and tail kept); the full output is in "
-            f"{jobs.output_path(job_id)}: read parts of it with exec."
+            f"{result.path}: read parts of it with exec."
         )
     elif state.state == "lost":
         payload["hint"] = "The job's waiter is gone (container restarted?); its exit is unknown."

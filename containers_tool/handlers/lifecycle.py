@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from containers_tool import jobs, policy, provision, provision_steps
 from containers_tool import labels as lb
-from containers_tool import policy, provision, provision_steps
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
@@ -145,7 +145,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         workdir=workdir,
         user=user,
         mounts=[*mounts, *prov.mounts],
-        tmpfs={lb.ENVFILE_DIR: "mode=1777,size=1m"} if prov.secrets else {},
+        # Env file and job output (issue 4): in memory, never in a commit or snapshot.
+        tmpfs={lb.ENVFILE_DIR: jobs.tmpfs_options(memory)},
         ports=policy.ports(args),
         network=args.network,
         memory_bytes=memory,

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import secrets
+import tarfile
+from pathlib import Path
+from typing import Any
 
 from tests.integration.conftest import BUSYBOX, unique
 
 
 def _snap_name() -> str:
     return f"snap-{secrets.token_hex(4)}"
+
+
+def _saved_files(raw: Any, ref: str, folder: Path) -> list[bytes]:
+    """Saves an image with the engine's own SDK; returns every file of it, layers unpacked."""
+    archive = folder / "image.tar"
+    with archive.open("wb") as out:
+        for chunk in raw.images.get(ref).save():
+            out.write(chunk)
+    files = []
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isfile() else None
+            if handle is not None:
+                data = handle.read()
+                files.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return files
 
 
 def test_snapshot_restore_round_trip_without_secrets(tool, raw):
@@ -85,3 +105,34 @@ def test_snapshot_names_are_validated(tool, box):
 def test_snapshot_of_unknown_container_is_not_found(tool):
     result = tool.call("snapshot", container="no-such-" + secrets.token_hex(3), name=_snap_name())
     assert (result["error"]["code"], result["error"]["field"]) == ("not_found", "container")
+
+
+def test_snapshot_carries_no_secret_printed_by_a_job(tool, raw, monkeypatch, tmp_path):
+    var = f"CT_TEST_TOKEN_{secrets.token_hex(3).upper()}"
+    secret = f"tok-{secrets.token_hex(12)}"
+    monkeypatch.setenv(var, secret)
+    made = tool.call("create", image=BUSYBOX, name=unique("jobsrc"), env_passthrough=[var])
+    assert made["ok"], made
+    src = made["container"]
+    name = _snap_name()
+    restored = None
+    try:
+        job = tool.call("exec_background", container=src, command=f'echo "job saw ${var}"')
+        assert job["output_path"].startswith("/run/containers-tool/"), job
+        polled = tool.call("exec_poll", container=src, job_id=job["job_id"], wait=10)
+        assert (polled["exit_code"], polled["output"]) == (0, f"job saw {secret}\n")
+        snap = tool.call("snapshot", container=src, name=name)
+        assert snap["ok"], snap
+        files = _saved_files(raw, snap["image"], tmp_path)
+        assert len(files) >= 2  # the manifest or config, and at least one layer
+        leaks = sum(secret.encode() in f for f in files)
+        assert leaks == 0, f"{leaks} file(s) of the saved image hold the secret"
+        restored = tool.call("restore", snapshot=name, name=unique("jobdst"))
+        assert restored["ok"], restored
+        listed = tool.call("list_jobs", container=restored["container"])
+        assert (listed["ok"], listed["count"]) == (True, 0)
+    finally:
+        if restored and restored.get("ok"):
+            tool.call("destroy", container=restored["container"])
+        tool.call("destroy", container=src)
+        tool.call("delete_snapshot", snapshot=name)
