@@ -102,7 +102,10 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
         joins.labels[COMPOSE_PROJECT] = project
         joins.networks.extend(_stack_networks(ctx, name))
     if use_session_network and args.network not in ("none", "host"):
-        joins.networks.append(networks.session_network(ctx, session))
+        net, made = networks.session_network(ctx, session)
+        if made:  # a create that fails later leaves no network behind
+            undo.callback(networks.drop_network, ctx, net)
+        joins.networks.append(net)
     return joins
 
 
@@ -202,8 +205,14 @@ def _up(
             hint="Install docker compose (v2), docker-compose or podman-compose; see preflight.",
             field=where,
         )
-    tags = {networks.ATTACHED_TO: name, lb.SESSION: session, COMPOSE_PROJECT: project}
-    undo.callback(networks.release, ctx, name)
+    tags = {
+        networks.ATTACHED_TO: name,
+        networks.MEMBER: "true",
+        lb.SESSION: session,
+        COMPOSE_PROJECT: project,
+    }
+    # Never raises: a failed teardown must not replace the error that caused it.
+    undo.callback(networks.discard, ctx, name)
     # Private (0700) and removed whatever happens: the content may hold secrets.
     tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
     try:
@@ -226,10 +235,16 @@ def _up(
             text = "…" + text[-ERROR_TEXT_LIMIT:]
         why = f"exit {result.exit_code}" + (f", services not created: {missing}" if missing else "")
         error = InvalidInputError if _INVALID.search(text) else BuildFailedError
+        left = networks.discard(ctx, name)
         raise error(
             f"compose up failed ({why}): {text}",
             hint="Fix the compose file (images must exist locally or be pullable); "
-            "nothing of the stack was left behind.",
+            + (
+                "nothing of the stack was left behind."
+                if left is None
+                else f"part of the stack could not be removed ({left}): call destroy_all with "
+                "confirm and session_id to retry."
+            ),
             field=where,
         )
     return {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
+import logging
 import secrets
 import shlex
 import tarfile
@@ -18,7 +18,13 @@ from containers_tool import jobs, policy, provision, provision_steps
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
-from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
+from containers_tool.errors import (
+    ConflictError,
+    InternalError,
+    InvalidInputError,
+    NotFoundError,
+    ToolError,
+)
 from containers_tool.handlers import compose, networks  # issue 5
 from containers_tool.models import (
     CreateInput,
@@ -29,6 +35,8 @@ from containers_tool.models import (
 )
 from containers_tool.runtime.base import ContainerInfo, ContainerSpec
 from containers_tool.services import ensure_running
+
+log = logging.getLogger("containers_tool")
 
 #: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
 KEEP_ALIVE = ("sleep", "infinity")
@@ -294,12 +302,17 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
 
 
 def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None:
-    """Removes a managed container, and what is attached to it, and forgets it."""
+    """Removes a managed container, and what is attached to it, and forgets it.
+
+    Raises:
+        ToolError: Something could not be removed (when an attached container, the primary stays).
+    """
     ctx.sessions.close_container(cid)  # its shells end with it
-    ctx.runtime.remove_container(cid)
-    # Port sidecars always; networks and volumes only exist for a compose stack.
-    networks.release(ctx, name, stack=compose.COMPOSE_PROJECT in labels)
-    ctx.forget(name)
+    try:
+        # Port sidecars always; networks and volumes only exist for a compose stack.
+        networks.release(ctx, name, primary=cid, stack=compose.COMPOSE_PROJECT in labels)
+    finally:
+        ctx.forget(name)
 
 
 @operation("destroy", DestroyInput)
@@ -310,15 +323,32 @@ def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     return {"destroyed": [ref.name]}
 
 
-def destroy_many(ctx: Context, infos: list[ContainerInfo], parallel: bool = True) -> list[str]:
-    """Removes containers (in parallel unless at interpreter exit); returns the names removed."""
+def destroy_many(
+    ctx: Context, infos: list[ContainerInfo], parallel: bool = True
+) -> tuple[list[str], dict[str, ToolError]]:
+    """Removes containers (in parallel unless at interpreter exit), each whatever the others do.
+
+    Returns:
+        The names removed, and the error of each container that could not be.
+    """
+
+    def one(info: ContainerInfo) -> ToolError | None:
+        try:
+            remove(ctx, info.name, info.id, info.labels)
+        except ToolError as exc:
+            return exc
+        except Exception as exc:  # one container must not stop the others
+            log.exception("removing %s failed unexpectedly", info.name)
+            return InternalError(f"Removing {info.name!r} failed unexpectedly: {exc!r}")
+        return None
+
     if parallel and len(infos) > 1:
         with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
-            list(pool.map(lambda i: remove(ctx, i.name, i.id, i.labels), infos))
+            outcomes = list(pool.map(one, infos))
     else:
-        for info in infos:
-            remove(ctx, info.name, info.id, info.labels)
-    return sorted(i.name for i in infos)
+        outcomes = [one(info) for info in infos]
+    failed = {i.name: e for i, e in zip(infos, outcomes, strict=True) if e is not None}
+    return sorted(i.name for i in infos if i.name not in failed), failed
 
 
 @operation("destroy_all", DestroyAllInput)
@@ -331,25 +361,47 @@ def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
             field="confirm",
         )
     infos = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
-    destroyed = destroy_many(ctx, infos)
-    # issue 5: the session's networks go with it (those still in use by others stay)
-    return {
-        "destroyed": destroyed,
-        "networks": networks.remove_unused_networks(ctx, args.session_id),
-    }
+    destroyed, failed = destroy_many(ctx, infos)
+    # issue 5: leftovers of earlier failed destroys, then the session's unused networks
+    swept, errors = networks.sweep_orphans(ctx, args.session_id)
+    removed_networks = networks.remove_unused_networks(ctx, args.session_id)
+    problems = [f"{n}: {e.message}" for n, e in sorted(failed.items())]
+    problems += [e.message for e in errors]
+    if problems:
+        first = next(iter(failed.values()), None) or errors[0]
+        raise type(first)(
+            f"destroy_all removed {len(destroyed)} container(s) but not everything: "
+            + "; ".join(problems),
+            hint="Call destroy_all again; if it fails the same way, check the engine.",
+        )
+    return {"destroyed": destroyed, "networks": removed_networks, "orphans_removed": swept}
 
 
 def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
     """Removes the ephemeral containers of the context's own session (at shutdown).
 
+    One container that cannot be removed does not stop the others; failures are logged.
+
     Args:
         ctx: The session's context.
         parallel: False at interpreter exit, where no new thread pool may start.
+
+    Returns:
+        The names of the containers removed.
     """
-    with contextlib.suppress(Exception):
+    try:
         infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
-        ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]
-        destroyed = destroy_many(ctx, ephemeral, parallel)
-        networks.remove_unused_networks(ctx, ctx.session_id)  # issue 5
-        return destroyed
-    return []
+    except Exception:  # noqa: BLE001 - at shutdown the engine may be gone; nothing to reap then
+        return []
+    ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]
+    destroyed, failed = destroy_many(ctx, ephemeral, parallel)
+    for name, exc in sorted(failed.items()):
+        log.warning("session %s: could not remove %s: %s", ctx.session_id, name, exc.message)
+    try:  # issue 5: leftovers of failed destroys, then the session's networks
+        _, errors = networks.sweep_orphans(ctx, ctx.session_id)
+        for exc in errors:
+            log.warning("session %s: %s", ctx.session_id, exc.message)
+        networks.remove_unused_networks(ctx, ctx.session_id)
+    except Exception:  # best effort at shutdown, after every container was tried
+        log.warning("session %s: networks not cleaned up", ctx.session_id, exc_info=True)
+    return destroyed

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import DEBIAN, unique
+from containers_tool import ContainersTool
+from containers_tool.runtime.compose import CANDIDATES
+from containers_tool.settings import Settings
+from tests.integration.conftest import BUSYBOX, DEBIAN, TEST_SESSION, unique
 from tests.integration.test_networks import fetch
 
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 STACK = (DATA / "compose-stack.yaml").read_text(encoding="utf-8")
+DEPENDS = (DATA / "compose-depends.yaml").read_text(encoding="utf-8")
 PROJECT_LABEL = "com.docker.compose.project"  # compose's own label, whatever implementation
 
 
@@ -31,9 +37,24 @@ def _temp_files(project):
 
 
 @pytest.fixture(autouse=True)
-def _compose_available(tool):
+def _compose_available(tool, engine):
     if tool.call("preflight").get("compose") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no compose implementation for {engine} under CI=true; see preflight")
         pytest.skip("no compose implementation installed")
+
+
+def test_preflight_names_the_compose_implementation_it_uses(tool, engine):
+    result = tool.call("preflight")
+    check = next(c for c in result["checks"] if c["name"] == "compose")
+    assert check["passed"], check
+    labels = {c.label for c in CANDIDATES[engine]}
+    named = next(label for label in labels if result["compose"].startswith(label + " "))
+    assert named in check["detail"]
+    assert result["compose"][len(named) + 1 :][:1].isdigit(), "the version follows the name"
+    if os.environ.get("CI") == "true":
+        # CI installs each engine's own: docker-compose (v1) or v2 for Docker, podman-compose.
+        assert named.startswith(engine), result["compose"]
 
 
 def test_compose_stack_is_reachable_by_service_name_and_destroy_leaves_nothing(tool, raw):
@@ -101,3 +122,70 @@ def test_bad_compose_input_is_invalid_input(tool, tmp_path):
     ]:
         result = tool.call("create", name=unique("inv"), image=DEBIAN, **fields)
         assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", field)
+
+
+def test_stack_with_depends_on_is_torn_down_completely(tool, raw):
+    name = unique("deps")
+    made = tool.call("create", name=name, image=BUSYBOX, compose_content=DEPENDS)
+    assert made["ok"], made
+    project = next(s for s in made["provisioning"] if s["step"] == "compose")["project"]
+    assert sorted(s["service"] for s in tool.call("status", container=name)["compose"]["services"])
+    assert len(_leftovers(raw, project)) >= 4, "three services, a network and a volume"
+    gone = tool.call("destroy", container=name)
+    assert gone["ok"], gone
+    assert _leftovers(raw, project) == []
+    assert raw.containers.list(all=True, filters={"name": name}) == []
+
+
+def test_failed_up_of_a_stack_with_depends_on_reports_compose_error_and_leaves_nothing(tool, raw):
+    name = unique("badeps")
+    # db and app come up (app requires db), then edge's image is missing: the cleanup must
+    # remove app before db on Podman, and its error must not replace compose's.
+    bad = DEPENDS.replace(
+        "  edge:\n    image: localhost/base/busybox:latest",
+        "  edge:\n    image: localhost/base/nope:0",
+    )
+    assert bad != DEPENDS
+    result = tool.call("create", name=name, image=BUSYBOX, compose_content=bad)
+    assert (result["error"]["code"], result["error"]["field"]) == (
+        "build_failed",
+        "compose_content",
+    ), result
+    assert "compose up failed" in result["error"]["message"]
+    assert "nothing of the stack was left behind" in result["error"]["hint"]
+    assert _leftovers(raw, name) == []
+    assert raw.containers.list(all=True, filters={"name": name}) == []
+
+
+def _foreign(engine, network):
+    """A container the tool did not make, holding a stack network (as a user's own might)."""
+    name = unique("foreign")
+    argv = [engine, "run", "-d", "--name", name, "--network", network, BUSYBOX, "sleep", "600"]
+    subprocess.run(argv, check=True, capture_output=True)
+    return name
+
+
+def test_stack_leftovers_are_reported_and_found_later_by_destroy_all(engine, raw):
+    session = f"{TEST_SESSION}-{engine}-{unique('orph')}"
+    with ContainersTool(Settings(runtime=engine), session_id=session) as tool:
+        name, other = unique("orph"), unique("plain")
+        made = tool.call("create", name=name, image=BUSYBOX, compose_content=DEPENDS)
+        assert made["ok"], made
+        project = next(s for s in made["provisioning"] if s["step"] == "compose")["project"]
+        assert tool.call("create", name=other, image=BUSYBOX)["ok"]
+        (network,) = raw.networks.list(filters={"label": f"{PROJECT_LABEL}={project}"})
+        holder = _foreign(engine, network.name)
+        try:
+            failed = tool.call("destroy", container=name)
+            assert failed["error"]["code"] in ("conflict", "engine_error"), failed
+            assert network.name in failed["error"]["message"]
+            assert _leftovers(raw, project) == [network.name], "only the held network is left"
+            removed = tool.close()
+            assert removed == [other], "closing the session still removed the others"
+        finally:
+            subprocess.run([engine, "rm", "-f", holder], check=True, capture_output=True)
+    with ContainersTool(Settings(runtime=engine), session_id=session) as again:
+        swept = again.call("destroy_all", confirm=True, session_id=session)
+        assert swept["ok"], swept
+        assert swept["orphans_removed"] == [name]
+    assert _leftovers(raw, project) == []
