@@ -104,7 +104,8 @@ class CreateInput(ProvisionFields, Input):
     user: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
-        description="User[:group] commands run as; default the host user's uid:gid.",
+        description="User[:group] the container and commands run as; default the host user's "
+        "uid:gid, or with keep_command the image's own USER.",
     )
     privileged: bool = Field(
         False, description="Privileged mode; refused unless the operator's policy allows it."

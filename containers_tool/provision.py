@@ -106,6 +106,8 @@ def _check_url(url: str, field_name: str) -> None:
 def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
     """Decides the image (building the purpose image once) and every file, env and label.
 
+    `user` is "" for a service running as its image's own user.
+
     Raises:
         InvalidInputError: Unknown purpose, a missing repo_url, or a bad path or URL.
         BuildFailedError: The purpose image failed to build.
@@ -128,7 +130,8 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
     home = ROOT_HOME if uid == 0 or user in ("root", "0") else USER_HOME
     fwd = _forward(args, purpose)
     out = Plan(purpose, None, None, user, uid, gid, home, workdir)
-    out.env["HOME"] = home
+    if user:  # an image's own user (a service's) keeps the image's HOME
+        out.env["HOME"] = home
     ca = None
     if args.forward_ca is True or (args.forward_ca == "auto" and fwd.ca):
         ca = cred.extra_ca_bundle() if args.forward_ca == "auto" else cred.host_ca_bundle()

@@ -117,7 +117,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     name = args.name or f"ct-{secrets.token_hex(4)}"
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
     workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
-    user = args.user or policy.host_user()
+    # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
+    user = args.user or (None if args.keep_command else policy.host_user())
     policy.check_privileged(args, settings)
     resources = purpose.resources if purpose else None
     memory, nano_cpus, pids = policy.resource_limits(args, settings, resources)
@@ -134,7 +135,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         lb.WORKDIR: workdir,
     }
     # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
-    prov = provision.plan(ctx, args, user, workdir)
+    prov = provision.plan(ctx, args, user or "", workdir)
     image = settings.resolve_image(args.image) if args.image else prov.image
     image = image or settings.resolve_image(settings.default_image)
     steps = list(prov.steps)
@@ -187,7 +188,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
             ctx.runtime.connect_network(extra, cid, [])
         mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
-        owned = None if mounted or workdir in SYSTEM_DIRS else _owned_dir_tar(workdir, user)
+        skip = mounted or workdir in SYSTEM_DIRS
+        owned = None if skip else _owned_dir_tar(workdir, user or "")
         if owned is not None:
             # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
             ctx.runtime.put_archive(cid, "/", owned)
@@ -195,7 +197,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         provision.before_start(ctx, cid, prov)  # files in before PID 1 starts
         ctx.runtime.start_container(cid)
         if args.keep_command:
-            ensure_running(ctx, cid, name)  # the image's own command may exit at once
+            running = ensure_running(ctx, cid, name)  # the image's own command may exit
+            user = user or running.user or None
         info = ctx.runtime.inspect_container(cid) if spec.ports else None
         if info is not None and info.state != "running":
             raise ConflictError(
@@ -203,7 +206,9 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
                 hint="Check the image has /bin/sh and sleep; try another image.",
                 field="image",
             )
-        steps.append(_step("start", "success", f"running as {user} in {workdir}"))
+        steps.append(
+            _step("start", "success", f"running as {user or 'the image user'} in {workdir}")
+        )
         steps += provision_steps.after_start(ctx, cid, prov, args)
         undo.pop_all()
     result: dict[str, object] = {

@@ -8,16 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from containers_tool import ContainersTool
-from tests.integration.conftest import BUSYBOX, unique
+from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
+UID_CMD = ["sh", "-c", "id -u; exec sleep infinity"]
 FAILING_CMD = ["sh", "-c", "echo about to fail; echo boom >&2; exit 4"]
 
 
-def _image_with_cmd(tool: ContainersTool, command: list[str]) -> str:
-    """Commits a busybox container into a tiny image whose own CMD is `command`."""
+def _image_with_cmd(tool: ContainersTool, command: list[str], user: str | None = None) -> str:
+    """Commits a busybox container into a tiny image whose own CMD is `command` (USER `user`)."""
     runtime = tool.context.runtime
-    made = tool.call("create", image=BUSYBOX, name=unique("img-src"))
+    fields = {"user": user} if user else {}
+    made = tool.call("create", image=BUSYBOX, name=unique("img-src"), **fields)
     ref = f"localhost/containers-tool-test/service:{secrets.token_hex(4)}"
     runtime.commit_container(str(made["container"]), ref, labels={}, env={}, command=command)
     tool.call("destroy", container=made["container"])
@@ -107,6 +109,36 @@ def test_service_image_runs_its_own_command_with_keep_command(tool, service_imag
         assert raw.containers.get(name).status == "running"
     finally:
         tool.call("destroy", container=name)
+
+
+def _own_output(tool: ContainersTool, name: str) -> str:
+    """Waits for a service's own command to print its first line; returns its stdout."""
+    assert wait_until(lambda: tool.call("logs", container=name)["stdout"] != "")
+    return str(tool.call("logs", container=name)["stdout"])
+
+
+def test_a_service_and_its_execs_run_as_the_image_user_not_the_host_user(tool):
+    # The image says USER 4321; the host user (this process) is someone else.
+    ref = _image_with_cmd(tool, UID_CMD, user="4321:4321")
+    names = []
+    try:
+        made = tool.call("create", image=ref, name=unique("svc-user"), keep_command=True)
+        assert made["ok"], made
+        names.append(made["container"])
+        assert made["user"] == "4321:4321"
+        assert _own_output(tool, made["container"]) == "4321\n"
+        ran = tool.call("exec", container=made["container"], command="id -u")
+        assert ran["stdout"] == "4321\n"
+        asked = tool.call(
+            "create", image=ref, name=unique("svc-user"), keep_command=True, user="1000:1000"
+        )
+        assert asked["ok"], asked
+        names.append(asked["container"])
+        assert _own_output(tool, asked["container"]) == "1000\n"
+    finally:
+        for name in names:
+            tool.call("destroy", container=name)
+        tool.context.runtime.remove_image(ref)
 
 
 def test_without_keep_command_the_image_command_does_not_run(tool, service_image):
