@@ -66,7 +66,12 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
         "stdout_bytes": result.stdout.total_bytes,
         "stderr_bytes": result.stderr.total_bytes,
     }
-    if result.timed_out:
+    if result.abandoned:
+        payload["hint"] = (
+            f"Timed out after {timeout:g}s, but killing it failed, so a process of it may still "
+            "be running: check with exec (ps), or destroy the container."
+        )
+    elif result.timed_out:
         payload["hint"] = (
             f"Killed after {timeout:g}s with its child processes; pass a larger timeout "
             "or run it in the background."

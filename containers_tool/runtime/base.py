@@ -143,6 +143,9 @@ class ExecResult:
     stderr: Bounded
     timed_out: bool
     duration_ms: int
+    #: The kill did not end the output stream, so this side closed it: a process of the
+    #: command may still be running in the container.
+    abandoned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

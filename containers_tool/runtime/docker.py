@@ -15,6 +15,7 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from docker.utils.socket import read as socket_read
 
 from containers_tool.envelope import HeadTail
@@ -23,6 +24,7 @@ from containers_tool.errors import (
     EngineError,
     NotFoundError,
     RuntimeUnavailableError,
+    ToolError,
 )
 from containers_tool.runtime.base import (
     ContainerInfo,
@@ -46,7 +48,9 @@ from containers_tool.runtime.streams import (
     new_marker,
     plain,
     read_frames,
+    stream_timeout,
 )
+from containers_tool.runtime.transport import transport_error
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 UNAVAILABLE_HINT = (
@@ -60,6 +64,8 @@ def _engine_errors(subject: str) -> Iterator[None]:
     """Translates docker SDK exceptions into the tool's error types, once, here."""
     try:
         yield
+    except ToolError:
+        raise  # already translated (and some are OSErrors, caught below otherwise)
     except docker.errors.NotFound as exc:
         raise NotFoundError(
             f"{subject} was not found ({exc.explanation or exc}).", hint="Call list to see names."
@@ -69,10 +75,12 @@ def _engine_errors(subject: str) -> Iterator[None]:
         if exc.status_code == 409:
             raise ConflictError(f"{subject}: {explanation}", hint="Pick another name.") from exc
         raise EngineError(f"{subject}: {explanation}", hint="Check the engine log.") from exc
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException, OSError) as exc:
+    except docker.errors.DockerException as exc:
         raise RuntimeUnavailableError(
             f"Docker is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
         ) from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise transport_error("Docker", subject, exc, UNAVAILABLE_HINT) from exc
 
 
 @contextlib.contextmanager
@@ -364,6 +372,10 @@ class DockerRuntime:
                 user=req.user or "",
             )["Id"]
             sock = self._api.exec_start(exec_id, socket=True)
+            # Not the client's 60 s: an exec's output may be silent for longer.
+            raw = getattr(sock, "_sock", sock)
+            if isinstance(raw, socket.socket):
+                raw.settimeout(stream_timeout(req))
         with _engine_errors(subject):
             return collect(
                 req,

@@ -18,6 +18,7 @@ from typing import Any
 import podman
 import podman.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from containers_tool.envelope import HeadTail
 from containers_tool.errors import (
@@ -50,7 +51,9 @@ from containers_tool.runtime.streams import (
     new_marker,
     plain,
     read_frames,
+    stream_timeout,
 )
+from containers_tool.runtime.transport import transport_error
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
 UNAVAILABLE_HINT = (
@@ -74,13 +77,19 @@ def _engine_errors(subject: str) -> Iterator[None]:
     """Translates podman SDK exceptions into the tool's error types, once, here."""
     try:
         yield
+    except ToolError:
+        raise  # already translated (and some are OSErrors, caught below otherwise)
     except (podman.errors.NotFound, podman.errors.ImageNotFound) as exc:
         # podman's ImageNotFound is not a NotFound: list both.
         raise NotFoundError(
             f"{subject} was not found ({_explain(exc)}).", hint="Call list to see names."
         ) from exc
     except podman.errors.APIError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
+        response = getattr(exc, "response", None)
+        if response is None and exc.__cause__ is not None:
+            # podman-py wraps a failed connection (an OSError) in an APIError with no answer.
+            raise transport_error("Podman", subject, exc.__cause__, UNAVAILABLE_HINT) from exc
+        status = getattr(response, "status_code", None)
         if status == 404:
             raise NotFoundError(
                 f"{subject} was not found ({_explain(exc)}).", hint="Call list."
@@ -90,10 +99,13 @@ def _engine_errors(subject: str) -> Iterator[None]:
         if status == 409 or "already in use" in text or "state improper" in text:
             raise ConflictError(f"{subject}: {text}", hint="Pick another name.") from exc
         raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
-    except (requests.exceptions.ConnectionError, podman.errors.PodmanError, OSError) as exc:
+    except podman.errors.PodmanError as exc:
         raise RuntimeUnavailableError(
             f"Podman is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
         ) from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        # A read timeout of a streamed response (exec, logs, build) surfaces here unwrapped.
+        raise transport_error("Podman", subject, exc, UNAVAILABLE_HINT) from exc
 
 
 def _network(data: dict[str, Any], containers: Mapping[str, str] | None = None) -> NetworkInfo:
@@ -122,13 +134,26 @@ def _check(response: Any) -> Any:
     return response
 
 
-def _shutdown(response: Any) -> None:
+def _response_socket(response: Any) -> socket.socket | None:
+    """The socket under a streamed response.
+
+    http.client drops the connection's `sock` once a response will close, so this looks
+    under the response's file too (the route docker-py's `_get_raw_response_socket` takes).
+    """
     conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
     sock = getattr(conn, "sock", None)
-    if isinstance(sock, socket.socket):
+    if not isinstance(sock, socket.socket):
+        reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _shutdown(sock: socket.socket | None) -> None:
+    # Shutting the socket down ends a read blocked in another thread. Closing the response
+    # instead would wait for that read: the reader holds the buffered file's lock.
+    if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-    response.close()
 
 
 def _quote(value: str) -> str:
@@ -400,12 +425,15 @@ class PodmanRuntime:
                     stream=True,
                 )
             )
+        sock = _response_socket(response)
+        if sock is not None:  # not the client's 60 s: an exec may be silent for longer
+            sock.settimeout(stream_timeout(req))
         with _engine_errors(subject):
             return collect(
                 req,
                 read_frames(response.raw.read),
                 kill=lambda: self._kill_marked(container, marker),
-                abort=lambda: _shutdown(response),
+                abort=lambda: _shutdown(sock),
                 close=response.close,
                 inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
             )

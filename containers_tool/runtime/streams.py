@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from containers_tool.envelope import HeadTail
-from containers_tool.errors import BuildFailedError
+from containers_tool.errors import BuildFailedError, ToolError
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
 #: Every exec carries this variable with a unique value; its whole process tree inherits it,
@@ -27,6 +28,11 @@ KILL_SCRIPT = (
 )
 
 STDOUT, STDERR = 1, 2
+log = logging.getLogger("containers_tool")
+
+#: Seconds past an exec's own timeout before a silent stream's socket read gives up. The
+#: deadline (kill, then abort) ends the read long before; this only bounds a failed abort.
+STREAM_MARGIN_S = 60.0
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -57,6 +63,11 @@ def kill_argv(marker: str) -> list[str]:
     return ["/bin/sh", "-c", KILL_SCRIPT, "containers-tool-kill", marker]
 
 
+def stream_timeout(req: ExecRequest) -> float | None:
+    """The socket read timeout for an exec's output stream, which may be silent for long."""
+    return None if req.timeout_s is None else req.timeout_s + STREAM_MARGIN_S
+
+
 class DeadlineReader:
     """Drains an exec's frames into bounded buffers, killing the command if it overruns.
 
@@ -81,19 +92,28 @@ class DeadlineReader:
         self._abort = abort
         self._done = threading.Event()
         self._timed_out = threading.Event()
+        self._aborted = threading.Event()
 
     @property
     def timed_out(self) -> bool:
         """Tells whether the deadline passed before the stream ended."""
         return self._timed_out.is_set()
 
+    @property
+    def aborted(self) -> bool:
+        """Tells whether the stream outlived the kill and was closed from this side."""
+        return self._aborted.is_set()
+
     def _fire(self) -> None:
         self._timed_out.set()
         try:
             self._on_timeout()
+        except ToolError as exc:  # a timer thread: the abort below still ends the read
+            log.warning("killing a timed-out exec failed: %s", exc.message)
         finally:
             # A process that cleared its environment escapes the kill; do not hang on it.
             if not self._done.wait(3.0):
+                self._aborted.set()
                 self._abort()
 
     def drain(self, frames: Iterator[tuple[int, bytes]]) -> int:
@@ -143,7 +163,12 @@ def collect(
         close()
     exit_code = None if reader.timed_out else _exit_code(inspect)
     return ExecResult(
-        exit_code, reader.stdout.result(), reader.stderr.result(), reader.timed_out, duration
+        exit_code,
+        reader.stdout.result(),
+        reader.stderr.result(),
+        reader.timed_out,
+        duration,
+        abandoned=reader.aborted,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from containers_tool import ContainersTool, acontainers
 
 
@@ -88,3 +90,26 @@ def test_async_entry_point_runs_concurrently(engine, monkeypatch):
         a, b, listed = asyncio.run(both())
         assert (a["stdout"], b["stdout"]) == ("a\n", "b\n")
         assert listed["ok"] is True
+
+
+@pytest.mark.slow
+def test_exec_silent_for_over_a_minute_completes(tool, box):
+    # Past the engine clients' 60 s request timeout: an exec's stream may be silent for longer.
+    result = tool.call("exec", container=box, command="sleep 65; echo done", timeout=120)
+    assert result["ok"] is True, result
+    assert (result["exit_code"], result["stdout"], result["timed_out"]) == (0, "done\n", False)
+
+
+def test_timeout_whose_kill_fails_returns_without_waiting_for_the_command(tool):
+    made = tool.call("create", image="localhost/base/busybox:latest")
+    name = made["container"]
+    # The kill runs through /bin/sh: without it the kill fails and only closing the stream is
+    # left. Busybox's sleep and ps are separate links, so they still work.
+    assert tool.call("exec", container=name, command=["rm", "/bin/sh"], as_root=True)["ok"]
+    result = tool.call("exec", container=name, command=["sleep", "300"], timeout=1)
+    assert (result["ok"], result["timed_out"], result["exit_code"]) == (True, True, None)
+    assert "may still be running" in result["hint"]
+    # It came back while the command was still running: it did not wait for it to end.
+    ps = tool.call("exec", container=name, command=["ps", "-o", "args"])
+    assert "sleep 300" in ps["stdout"]
+    tool.call("destroy", container=name)
