@@ -6,6 +6,7 @@ import difflib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from containers_tool import labels as lb
 from containers_tool.errors import NotFoundError
@@ -13,6 +14,8 @@ from containers_tool.purposes import PurposeRegistry
 from containers_tool.runtime import Runtime, get_runtime
 from containers_tool.sessions import SessionRegistry
 from containers_tool.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,34 @@ class Context:
         )
         self._refs[container] = ref
         return ref
+
+    def refresh(self, container: str, field: str = "container") -> Ref:
+        """Resolves `container` from the engine, never from this process's cache.
+
+        Raises:
+            NotFoundError: No managed container by that name.
+        """
+        self.forget(container)
+        return self.resolve(container, field)
+
+    def using(self, container: str, action: Callable[[Ref], T], field: str = "container") -> T:
+        """Runs `action` on a managed container, retrying once if the cached id went stale.
+
+        Another process may have destroyed the container and made a new one by that name: the
+        engine then no longer knows the cached id. The name is resolved afresh and `action`
+        runs again on the new container; a not-found about anything else (a path, a network)
+        is raised as it was.
+
+        Raises:
+            NotFoundError: No managed container by that name, or what `action` raised.
+        """
+        ref = self.resolve(container, field)
+        try:
+            return action(ref)
+        except NotFoundError:
+            if self.refresh(container, field).id == ref.id:
+                raise
+        return action(self.resolve(container, field))
 
     def forget(self, container: str) -> None:
         """Drops a cached resolution (after destroy, or when the engine no longer knows it)."""

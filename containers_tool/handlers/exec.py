@@ -8,7 +8,6 @@ from dataclasses import replace
 from containers_tool import provision
 from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
-from containers_tool.errors import NotFoundError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
 from containers_tool.handlers.sessions import session_exec
 from containers_tool.models import ExecHintInput, ExecInput
@@ -30,14 +29,12 @@ def wrap_argv(ref: Ref, argv: Sequence[str]) -> list[str]:
 
 def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
     """Runs a request in a managed container, re-resolving once if the engine forgot it."""
-    ref = ctx.resolve(container)
-    if ref.envfile:
-        req = replace(req, argv=wrap_argv(ref, req.argv))
-    try:
-        return ctx.runtime.exec_command(ref.id, req)
-    except NotFoundError:
-        ctx.forget(container)
-        raise ctx.not_found(container) from None
+
+    def start(ref: Ref) -> ExecResult:
+        wrapped = replace(req, argv=wrap_argv(ref, req.argv)) if ref.envfile else req
+        return ctx.runtime.exec_command(ref.id, wrapped)
+
+    return ctx.using(container, start)
 
 
 @operation("exec", ExecInput)

@@ -35,7 +35,6 @@ def _is_dir(ctx: Context, ref: Ref, path: str) -> bool:
 @operation("copy_in", CopyInInput)
 def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
     """Copies a host file or directory into the container, owned by the mapped user."""
-    ref = ctx.resolve(args.container)
     source = Path(args.source).expanduser()
     if not source.exists() and not source.is_symlink():
         raise NotFoundError(
@@ -43,6 +42,10 @@ def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
             hint="Pass an existing host file or directory.",
             field="source",
         )
+    return ctx.using(args.container, lambda ref: _copy_in(ctx, args, ref, source))
+
+
+def _copy_in(ctx: Context, args: CopyInInput, ref: Ref, source: Path) -> dict[str, object]:
     target = _container_path(ref, args.destination)
     # Like `docker cp`: an existing directory receives the item by its own name. Writing the
     # item over it instead would replace the directory and everything in it.
@@ -76,7 +79,10 @@ def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
 @operation("copy_out", CopyOutInput)
 def copy_out(args: CopyOutInput, ctx: Context) -> dict[str, object]:
     """Copies a file or directory out of the container; refuses members outside the destination."""
-    ref = ctx.resolve(args.container)
+    return ctx.using(args.container, lambda ref: _copy_out(ctx, args, ref))
+
+
+def _copy_out(ctx: Context, args: CopyOutInput, ref: Ref) -> dict[str, object]:
     source = _container_path(ref, args.source).rstrip("/") or "/"
     destination = Path(args.destination).expanduser().absolute()
     into_dir = args.destination.endswith("/") or destination.is_dir()

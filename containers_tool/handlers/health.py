@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from containers_tool import services
-from containers_tool.context import Context
+from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
-from containers_tool.errors import ConflictError, NotFoundError
+from containers_tool.errors import ConflictError
 from containers_tool.handlers.exec import run, shell_argv
 from containers_tool.models_long import LogsInput, WaitHealthyInput
-from containers_tool.runtime.base import ExecRequest
+from containers_tool.runtime.base import ContainerLogs, ExecRequest
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -18,15 +18,15 @@ DEFAULT_TIMEOUT_S = 60.0
 @operation("logs", LogsInput)
 def logs(args: LogsInput, ctx: Context) -> dict[str, object]:
     """Returns the last lines of the container's own output (not of exec calls), bounded."""
-    ref = ctx.resolve(args.container)
     limit = args.max_output or ctx.settings.output_limit
-    try:
+
+    def read(ref: Ref) -> tuple[str, ContainerLogs]:
         got = ctx.runtime.container_logs(ref.id, tail=args.tail, since_s=args.since, limit=limit)
-    except NotFoundError:
-        ctx.forget(args.container)
-        raise ctx.not_found(args.container) from None
+        return ref.name, got
+
+    name, got = ctx.using(args.container, read)
     return {
-        "container": ref.name,
+        "container": name,
         "stdout": got.stdout.text,
         "stderr": got.stderr.text,
         "truncated": got.stdout.truncated or got.stderr.truncated,

@@ -266,12 +266,7 @@ def list_(args: ListInput, ctx: Context) -> dict[str, object]:
 @operation("status", StatusInput)
 def status(args: StatusInput, ctx: Context) -> dict[str, object]:
     """Shows a managed container's state, limits, ports, mounts and networks."""
-    ref = ctx.resolve(args.container)
-    try:
-        info = ctx.runtime.inspect_container(ref.id)
-    except NotFoundError:
-        ctx.forget(args.container)
-        raise ctx.not_found(args.container) from None
+    info = ctx.using(args.container, lambda ref: ctx.runtime.inspect_container(ref.id))
     return {
         "container": info.name,
         "id": info.id[:12],
@@ -323,7 +318,8 @@ def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None
 @operation("destroy", DestroyInput)
 def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     """Kills and removes one managed container."""
-    ref = ctx.resolve(args.container)
+    # Never the cached id: another process may have replaced the container by that name.
+    ref = ctx.refresh(args.container)
     remove(ctx, ref.name, ref.id, ref.labels)
     return {"destroyed": [ref.name]}
 

@@ -58,8 +58,14 @@ def session_exec(
         result = session.run(env_prefix(args.env, args.workdir) + command, timeout, limit)
     except NotFoundError:
         ctx.sessions.close_container(ref.id)
-        ctx.forget(args.container)
-        raise ctx.not_found(args.container) from None
+        if ctx.refresh(args.container).id == ref.id:  # not_found when the name is gone
+            raise
+        # Another process replaced the container: the shell (its cwd, its variables) is gone.
+        raise NotFoundError(
+            f"Session {name!r} ended: container {ref.name!r} was replaced by a new one.",
+            hint="exec again with session= to open a new session in the new container.",
+            field="session",
+        ) from None
     except ToolError:
         if new:
             ctx.sessions.close(ref.id, name)
