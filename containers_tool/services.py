@@ -47,6 +47,16 @@ def last_lines(ctx: Context, container: str, lines: int = LOG_LINES) -> str:
     return text[-1500:]
 
 
+def exit_details(ctx: Context, container: str, info: ContainerInfo) -> tuple[int | None, str]:
+    """Returns a stopped container's exit code and last output, for an error message."""
+    for _ in range(20):  # Podman says "stopped" a moment before it records the exit
+        if info.exit_code is not None:
+            break
+        time.sleep(0.05)
+        info = ctx.runtime.inspect_container(container)
+    return info.exit_code, last_lines(ctx, container) or "(no output)"
+
+
 def ensure_running(ctx: Context, container: str, name: str) -> ContainerInfo:
     """Watches a just-started service container briefly; refuses one whose command already ended.
 
@@ -57,14 +67,9 @@ def ensure_running(ctx: Context, container: str, name: str) -> ContainerInfo:
     while True:
         info = ctx.runtime.inspect_container(container)
         if info.state in STOPPED:
-            for _ in range(20):  # Podman says "stopped" a moment before it records the exit
-                if info.exit_code is not None:
-                    break
-                time.sleep(0.05)
-                info = ctx.runtime.inspect_container(container)
-            output = last_lines(ctx, container) or "(no output)"
+            code, output = exit_details(ctx, container, info)
             raise ConflictError(
-                f"Container {name!r} exited right after starting (exit {info.exit_code}); "
+                f"Container {name!r} exited right after starting (exit {code}); "
                 f"its last output: {output}",
                 hint="The image's own command ended: fix its command or env, or drop "
                 "keep_command to keep the container alive with sleep.",

@@ -34,7 +34,7 @@ from containers_tool.models import (
     StatusInput,
 )
 from containers_tool.runtime.base import ContainerInfo, ContainerSpec
-from containers_tool.services import ensure_running
+from containers_tool.services import ensure_running, exit_details
 
 log = logging.getLogger("containers_tool")
 
@@ -149,6 +149,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         name=name,
         image=image,
         command=None if args.keep_command else KEEP_ALIVE,
+        # An image's ENTRYPOINT would get the keep-alive as its arguments (and likely exit).
+        entrypoint=None if args.keep_command else (),
         labels=labels,
         env={**(purpose.env if purpose else {}), **prov.env, **args.env},
         workdir=workdir,
@@ -199,11 +201,13 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         if args.keep_command:
             running = ensure_running(ctx, cid, name)  # the image's own command may exit
             user = user or running.user or None
-        info = ctx.runtime.inspect_container(cid) if spec.ports else None
-        if info is not None and info.state != "running":
+        info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
+        if info.state != "running":
+            code, output = exit_details(ctx, cid, info)
             raise ConflictError(
-                f"Container {name!r} stopped right after starting (exit {info.exit_code}).",
-                hint="Check the image has /bin/sh and sleep; try another image.",
+                f"Container {name!r} stopped right after starting (exit {code}); "
+                f"its last output: {output}",
+                hint="Check the image has sleep (and /bin/sh for exec); try another image.",
                 field="image",
             )
         steps.append(
@@ -226,7 +230,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         "connect": connect_command(ctx, name, user, workdir),
         "provisioning": steps,
     }
-    if info is not None:
+    if spec.ports:
         result["ports"] = _ports(info)
     return result
 

@@ -60,6 +60,8 @@ class ContainerSpec:
     image: str
     command: Sequence[str] | None
     labels: Mapping[str, str]
+    #: None keeps the image's ENTRYPOINT; an empty sequence clears it, so `command` runs as is.
+    entrypoint: Sequence[str] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     workdir: str | None = None
     user: str | None = None

@@ -240,6 +240,8 @@ class DockerRuntime:
             created = self._api.create_container(
                 spec.image,
                 command=list(spec.command) if spec.command is not None else None,
+                # [""] is how the docker CLI clears an image's ENTRYPOINT (--entrypoint "").
+                entrypoint=None if spec.entrypoint is None else list(spec.entrypoint) or [""],
                 name=spec.name,
                 environment=dict(spec.env),
                 labels=dict(spec.labels),

@@ -269,6 +269,8 @@ class PodmanRuntime:
         }
         if spec.command is not None:
             body["command"] = list(spec.command)
+        if spec.entrypoint is not None:
+            body["entrypoint"] = list(spec.entrypoint)  # [] clears the image's
         if spec.workdir:
             body["work_dir"] = spec.workdir
             body["create_working_dir"] = True
