@@ -25,6 +25,8 @@ from containers_tool import cli_args
 from containers_tool.api import ContainersTool
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError
+from containers_tool.mcp_sessions import DEFAULT_IDLE_TIMEOUT_S
+from containers_tool.mcp_sessions import idle_timeout as mcp_idle_timeout
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -293,6 +295,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     p.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="HTTP port (0: any free one)")
     p.add_argument("--session-id", help="session to own (default: a fresh one)")
+    p.add_argument(
+        "--idle-timeout",
+        type=mcp_idle_timeout,
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        metavar="SECONDS",
+        help="HTTP: end an MCP session (and remove its containers) after this long idle",
+    )
     p = sub.add_parser("call", help="run one raw tool call given as JSON ('-' reads stdin)")
     p.add_argument("arguments", help='e.g. \'{"operation": "list"}\'')
     p = sub.add_parser("schema", help="print tool-schema.json or another format, or write it")
@@ -324,9 +333,18 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = {"runtime": args.runtime} if args.runtime else {}
         try:
-            return serve(http=args.http, port=args.port, session_id=args.session_id, **overrides)
+            return serve(
+                http=args.http,
+                port=args.port,
+                session_id=args.session_id,
+                idle_timeout=args.idle_timeout,
+                **overrides,
+            )
         except ValidationError as exc:
             return _settings_error(exc)
+        except InvalidInputError as exc:
+            errors.print(f"[red]✗ mcp:[/] {exc.message}\n  [yellow]hint:[/] {exc.hint}")
+            return 2
     op = getattr(args, "operation", None)
     fields: dict[str, Any] = {}
     if op is not None:

@@ -5,10 +5,11 @@ dispatcher already validates each call against tool-schema.json and names the al
 its hints, and operations registered later appear without a server change. Its input schema is
 `formats.flat_schema()` (see formats.py for why the top-level `allOf` is left out).
 
-The server owns one tool session. Ephemeral containers it created are removed when the serve
-loop ends for any reason: the client closes stdin (disconnects), SIGINT or SIGTERM. Persistent
-ones (`persistent: true`) remain. Over HTTP the session is the server's lifetime, shared by its
-clients.
+Sessions (see mcp_sessions.py): over stdio the server owns one tool session, ended when the
+client closes stdin (disconnects), on SIGINT or SIGTERM. Over streamable HTTP each MCP session
+gets its own tool session, ended when the client deletes the MCP session, when it idles out, or
+when the server stops. Ending a session removes its ephemeral containers; persistent ones
+(`persistent: true`) remain.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from containers_tool.api import ContainersTool
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError
 from containers_tool.formats import TOOL_NAME, mcp_tool
+from containers_tool.mcp_sessions import DEFAULT_IDLE_TIMEOUT_S, SessionTools, note
+from containers_tool.settings import Settings
 
 log = logging.getLogger("containers_tool.mcp")
 
@@ -55,11 +58,12 @@ def tool_result(envelope: dict[str, object]) -> types.CallToolResult:
     )
 
 
-def build_server(tool: ContainersTool) -> Server[Any]:
-    """Returns a low-level MCP server exposing `tool` as the `containers` tool.
+def build_server(tools: SessionTools) -> Server[Any]:
+    """Returns a low-level MCP server exposing the `containers` tool.
 
     Args:
-        tool: The tool instance (and session) every call runs in.
+        tools: The tool sessions; each call runs in its MCP session's (over HTTP) or in the
+            server's own (over stdio).
     """
     definition = types.Tool.model_validate(mcp_tool())
 
@@ -75,6 +79,9 @@ def build_server(tool: ContainersTool) -> Server[Any]:
             )
             return tool_result(fail("unknown", error))
         arguments = dict(params.arguments or {})
+        request = getattr(ctx, "request", None)  # the HTTP request; None over stdio
+        headers = getattr(request, "headers", None)
+        tool = tools.tool_for(headers.get("mcp-session-id") if headers is not None else None)
         # Engine calls block; a worker thread keeps the server answering other requests.
         envelope = await anyio.to_thread.run_sync(tool.call_dict, arguments)
         return tool_result(envelope)
@@ -88,17 +95,11 @@ def build_server(tool: ContainersTool) -> Server[Any]:
     )
 
 
-def _note(text: str) -> None:
-    # stderr: stdout is the MCP stream over stdio.
-    sys.stderr.write(f"containers-tool mcp: {text}\n")
-    sys.stderr.flush()
+class _Shutdown:
+    """Ends every tool session once, whichever way the server stops."""
 
-
-class _Session:
-    """Ends the tool's session once, whichever way the server stops."""
-
-    def __init__(self, tool: ContainersTool) -> None:
-        self.tool = tool
+    def __init__(self, tools: SessionTools) -> None:
+        self.tools = tools
         self._lock = threading.Lock()
         self._ended = False
 
@@ -112,14 +113,10 @@ class _Session:
                 # path the event loop's receiver already holds SIGINT and SIGTERM.)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            removed = self.tool.close()
-            _note(
-                f"session {self.tool.session_id} ended; "
-                f"removed {len(removed)} ephemeral container(s)"
-            )
+            self.tools.end_all("server stopped")
 
 
-async def _serve_stdio(server: Server[Any], session: _Session) -> None:
+async def _serve_stdio(server: Server[Any], session: _Shutdown) -> None:
     async def on_signal() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
@@ -136,10 +133,11 @@ async def _serve_stdio(server: Server[Any], session: _Session) -> None:
         tg.cancel_scope.cancel()  # stdin closed: the client is gone
 
 
-async def _serve_http(server: Server[Any], session: _Session, port: int) -> None:
+async def _serve_http(server: Server[Any], tools: SessionTools, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
 
-    app = server.streamable_http_app(host=HOST)
+    sdk_app = server.streamable_http_app(host=HOST, session_idle_timeout=tools.idle_timeout)
+    app = tools.asgi(sdk_app)
     web = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     async with anyio.create_task_group() as tg:
 
@@ -147,42 +145,63 @@ async def _serve_http(server: Server[Any], session: _Session, port: int) -> None
             while not web.started:
                 await anyio.sleep(0.05)
             bound = web.servers[0].sockets[0].getsockname()[1] if web.servers else port
-            _note(f"serving MCP on http://{HOST}:{bound}/mcp")
+            note(f"serving MCP on http://{HOST}:{bound}/mcp")
 
         tg.start_soon(announce)
+        tg.start_soon(tools.sweep)
         await web.serve()  # uvicorn handles SIGINT/SIGTERM with a graceful shutdown
         tg.cancel_scope.cancel()
 
 
 def serve(
-    *, http: bool = False, port: int = 8765, session_id: str | None = None, **settings: Any
+    *,
+    http: bool = False,
+    port: int = 8765,
+    session_id: str | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+    **settings: Any,
 ) -> int:
-    """Serves the tool until the client disconnects or a signal arrives; then ends the session.
+    """Serves the tool until the client disconnects or a signal arrives; then ends its sessions.
 
     Args:
         http: Serve streamable HTTP on 127.0.0.1 instead of stdio.
         port: HTTP port (0 picks a free one, printed on stderr).
-        session_id: Session to own; a fresh `mcp-…` one when omitted.
+        session_id: The server's session; a fresh `mcp-…` one when omitted. Over HTTP each
+            MCP session owns `<session_id>-<n>`.
+        idle_timeout: HTTP: seconds without a request after which an MCP session ends.
         **settings: Settings fields given explicitly.
 
     Returns:
         The process exit status.
+
+    Raises:
+        pydantic.ValidationError: The settings are invalid (before anything is served).
     """
     session_name = session_id or "mcp-" + lb.new_session_id().removeprefix("s-")
-    tool = ContainersTool(session_id=session_name, **settings)
-    session = _Session(tool)
-    server = build_server(tool)
+    if not lb.valid_session_id(session_name):
+        raise InvalidInputError(
+            f"session_id {session_name!r} is invalid.",
+            hint="Use 1-64 letters, digits, '_', '.' or '-'.",
+            field="session_id",
+        )
+    resolved = Settings(**settings)  # invalid settings fail here, not at the first call
+    tools = SessionTools(
+        session_name, lambda sid: ContainersTool(resolved, session_id=sid), idle_timeout
+    )
+    shutdown = _Shutdown(tools)
+    server = build_server(tools)
     try:
         if http:
             # uvicorn handles SIGINT/SIGTERM itself, then re-raises them once it has stopped;
-            # with these no-op handlers that re-raise lands here, and the session still ends.
+            # with these no-op handlers that re-raise lands here, and the sessions still end.
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: None)
-            anyio.run(_serve_http, server, session, port)
+            anyio.run(_serve_http, server, tools, port)
         else:
-            anyio.run(_serve_stdio, server, session)
+            tools.shared()
+            anyio.run(_serve_stdio, server, shutdown)
     except KeyboardInterrupt:
         pass
     finally:
-        session.end()
+        shutdown.end()
     return 0

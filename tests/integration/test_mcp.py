@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
+import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -130,8 +132,11 @@ def _rpc(proc: subprocess.Popen[bytes], message: dict[str, Any]) -> dict[str, An
     return json.loads(proc.stdout.readline()) if "id" in message else None
 
 
-def test_mcp_sigterm_removes_the_sessions_containers_while_the_client_is_connected(engine, raw):
-    name = unique("mcp-term")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_mcp_signal_removes_the_sessions_containers_while_the_client_is_connected(
+    engine, raw, signum
+):
+    name = unique("mcp-sig")
     with subprocess.Popen(
         SERVER,
         stdin=subprocess.PIPE,
@@ -140,14 +145,14 @@ def test_mcp_sigterm_removes_the_sessions_containers_while_the_client_is_connect
         env={**os.environ, **_env(engine)},
     ) as proc:
         try:
-            _sigterm_scenario(proc, raw, name)
+            _signal_scenario(proc, raw, name, signum)
         finally:
             proc.kill()
     if _exists(raw, name):
         raw.containers.get(name).remove(force=True)
 
 
-def _sigterm_scenario(proc: subprocess.Popen[bytes], raw: Any, name: str) -> None:
+def _signal_scenario(proc: subprocess.Popen[bytes], raw: Any, name: str, signum: int) -> None:
     init = {"protocolVersion": "2025-06-18", "capabilities": {}}
     init["clientInfo"] = {"name": "test", "version": "0"}
     assert "result" in (_rpc(proc, {"id": 1, "method": "initialize", "params": init}) or {})
@@ -160,49 +165,104 @@ def _sigterm_scenario(proc: subprocess.Popen[bytes], raw: Any, name: str) -> Non
     assert reply is not None
     assert reply["result"]["isError"] is False
     assert _exists(raw, name)
-    proc.send_signal(signal.SIGTERM)  # stdin stays open: only the signal ends it
+    proc.send_signal(signum)  # stdin stays open: only the signal ends it
     assert proc.wait(timeout=30) == 0
     assert not _exists(raw, name)
 
 
-def test_mcp_streamable_http_on_localhost_ends_its_session_on_sigterm(engine, raw):
-    name = unique("mcp-http")
+@contextlib.contextmanager
+def _http_server(engine: str, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Runs `containers-tool mcp --http` on a free port; yields the process and its URL."""
     with subprocess.Popen(
-        [*SERVER, "--http", "--port", "0"],
+        [*SERVER, "--http", "--port", "0", *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, **_env(engine)},
     ) as proc:
         try:
-            _http_scenario(proc, engine, raw, name)
+            assert proc.stderr is not None
+            line = proc.stderr.readline().decode()
+            match = re.search(r"http://127\.0\.0\.1:\d+/mcp", line)
+            assert match, line
+            yield proc, match.group(0)
         finally:
             proc.kill()
-    if _exists(raw, name):
-        raw.containers.get(name).remove(force=True)
 
 
-def _http_scenario(proc: subprocess.Popen[bytes], engine: str, raw: Any, name: str) -> None:
-    assert proc.stderr is not None
-    line = proc.stderr.readline().decode()
-    match = re.search(r"http://127\.0\.0\.1:\d+/mcp", line)
-    assert match, line
+@contextlib.asynccontextmanager
+async def _http_session(url: str, *, delete: bool = True) -> AsyncIterator[ClientSession]:
+    """An MCP session over HTTP; `delete=False` leaves without ending it (a vanished client)."""
+    async with (
+        streamable_http_client(url, terminate_on_close=delete) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
-    async def run() -> None:
-        async with (
-            streamable_http_client(match.group(0)) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            assert [t.name for t in (await session.list_tools()).tools] == ["containers"]
-            is_error, pre = await _call(session, operation="preflight")
+
+def test_mcp_http_gives_each_client_its_own_session_ended_by_delete_or_shutdown(engine, raw, tool):
+    a_eph, a_keep, b_eph = unique("mcp-a"), unique("mcp-a-keep"), unique("mcp-b")
+    seen: dict[str, Any] = {}
+
+    async def run(url: str) -> None:
+        async with _http_session(url, delete=False) as b:
+            async with _http_session(url) as a:
+                assert [t.name for t in (await a.list_tools()).tools] == ["containers"]
+                is_error, pre = await _call(a, operation="preflight")
+                assert not is_error
+                assert pre["runtime"] == engine
+                for name, keep in ((a_eph, False), (a_keep, True)):
+                    is_error, made = await _call(
+                        a, operation="create", image=BUSYBOX, name=name, persistent=keep
+                    )
+                    assert not is_error, made
+                    seen["a"] = made["session_id"]
+                is_error, made = await _call(b, operation="create", image=BUSYBOX, name=b_eph)
+                assert not is_error, made
+                seen["b"] = made["session_id"]
+            # A deleted its MCP session: its ephemeral container is gone once DELETE returns.
+            assert not _exists(raw, a_eph)
+            assert _exists(raw, a_keep)
+            assert _exists(raw, b_eph)  # B's session is another one, still open
+            is_error, ran = await _call(b, operation="exec", container=b_eph, command="echo b")
             assert not is_error
-            assert pre["runtime"] == engine
+            assert ran["stdout"].strip() == "b"
+
+    try:
+        with _http_server(engine) as (proc, url):
+            anyio.run(run, url)
+            assert seen["a"] != seen["b"]
+            assert seen["a"].startswith("mcp-")
+            assert _exists(raw, b_eph)  # B left without DELETE; the server still holds it
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert not _exists(raw, b_eph)
+            assert _exists(raw, a_keep)
+    finally:
+        for name in (a_eph, a_keep, b_eph):
+            tool.call("destroy", container=name)
+
+
+def test_mcp_http_session_of_a_vanished_client_ends_after_the_idle_timeout(engine, raw, tool):
+    name = unique("mcp-idle")
+
+    async def run(url: str) -> None:
+        async with _http_session(url, delete=False) as session:
             is_error, made = await _call(session, operation="create", image=BUSYBOX, name=name)
             assert not is_error, made
 
-    anyio.run(run)
-    assert _exists(raw, name)  # over HTTP the session is the server's lifetime
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
-    assert not _exists(raw, name)
+    try:
+        with _http_server(engine, "--idle-timeout", "2") as (proc, url):
+            anyio.run(run, url)
+            assert wait_until(lambda: not _exists(raw, name), timeout=30)
+            assert proc.poll() is None  # the server keeps serving other clients
+
+            async def again() -> None:
+                async with _http_session(url) as session:
+                    is_error, _ = await _call(session, operation="list")
+                    assert not is_error
+
+            anyio.run(again)
+    finally:
+        tool.call("destroy", container=name)
