@@ -50,7 +50,16 @@ async def _call(session: ClientSession, **arguments: Any) -> tuple[bool, dict[st
 
 
 def _exists(raw: Any, name: str) -> bool:
-    return any(c.name == name for c in raw.containers.list(all=True))
+    # get, not list: a list resolves every container, and other tests remove theirs meanwhile.
+    try:
+        raw.containers.get(name)
+    except Exception as exc:
+        # docker.errors.NotFound, podman.errors.NotFound; Podman answers 500 "no such
+        # container" for one that is being removed at that moment.
+        if type(exc).__name__ == "NotFound" or "no such container" in str(exc):
+            return False
+        raise
+    return True
 
 
 def test_mcp_stdio_serves_one_tool_that_creates_execs_and_destroys(engine, raw):
