@@ -1,4 +1,4 @@
-"""MCP server: the `containers` tool over stdio, or streamable HTTP on 127.0.0.1, owning a session.
+"""MCP server: the `containers` tool over stdio, or streamable HTTP on 127.0.0.1.
 
 One tool, not one per operation family: the operations share most fields and one envelope, the
 dispatcher already validates each call against tool-schema.json and names the allowed fields in
