@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from containers_tool import labels as lb
 from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
 from containers_tool.runtime.base import ExecRequest, ExecResult
+from containers_tool.runtime.streams import TREE_FUNCTIONS
 
 #: Jobs of containers made by create: on the tool's tmpfs (see `tmpfs_options`).
 JOBS_DIR = lb.ENVFILE_DIR + "/jobs"
@@ -85,22 +86,25 @@ else h=$((lim/2)); tail -c +$((o+1)) "$d/output" | head -c $h
   tail -c +$((s-h+1)) "$d/output" | head -c $h >&2; fi
 """
 
-# $1 job id, $2 ticks of grace between SIGTERM and SIGKILL.
-CANCEL_SCRIPT = f"""
+# $1 job id, $2 ticks of grace between SIGTERM and SIGKILL. The tree (job, its marked
+# descendants, and those that left the group with setsid and cleared their env) is found before
+# anything dies: once a parent dies its children belong to PID 1 and only their session is left.
+CANCEL_SCRIPT = (
+    TREE_FUNCTIONS
+    + f"""
 {_BASE}; d="$b/$1"; g=$2; m="{JOB_MARKER_VAR}=$1"
 [ -d "$d" ] || {{ echo missing; exit 3; }}
 if [ -e "$d/exit" ]; then echo "done $(cat "$d/exit")"; exit 0; fi
 p=$(cat "$d/pid"); : > "$d/cancelled"
-kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+tree "$m" "$p"; s=$t
+kill -TERM -"$p" 2>/dev/null; for q in $s; do kill -TERM "$q" 2>/dev/null; done
 i=0; while [ ! -e "$d/exit" ] && [ $i -lt $g ]; do sleep {TICK_S}; i=$((i+1)); done
-kill -KILL -"$p" 2>/dev/null
-for pass in 1 2; do for x in /proc/[0-9]*; do q="${{x#/proc/}}"; [ "$q" = "$$" ] && continue
-  if tr '\\0' '\\n' < "$x/environ" 2>/dev/null | grep -qxF -- "$m"; then kill -9 "$q" 2>/dev/null
-  fi; done; done
+reap "$m" $s
 i=0; while [ ! -e "$d/exit" ] && [ $i -lt 60 ]; do sleep {TICK_S}; i=$((i+1)); done
 [ -e "$d/exit" ] || echo {KILLED} > "$d/exit"
 echo "cancelled $(cat "$d/exit")"
 """
+)
 
 LIST_SCRIPT = f"""
 {_BASE}; for d in "$b"/*/; do [ -d "$d" ] || continue; d="${{d%/}}"

@@ -14,18 +14,49 @@ from containers_tool.envelope import HeadTail
 from containers_tool.errors import BuildFailedError, ToolError
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
-#: Every exec carries this variable with a unique value; its whole process tree inherits it,
-#: so a timeout can find and kill the tree from inside the container (no /proc children needed).
+#: Every exec carries this variable with a unique value; its process tree inherits it, so a
+#: timeout can find the tree from inside the container (and, from it, children that cleared it).
 MARKER_VAR = "CONTAINERS_TOOL_EXEC"
 
-#: Kills every process whose environment holds the marker given as $1. Runs as root, twice to
-#: catch children forked during the first pass. Uses only POSIX sh, tr and grep (busybox has them).
-KILL_SCRIPT = (
-    'm="$1"; for pass in 1 2; do for d in /proc/[0-9]*; do p="${d#/proc/}"; '
-    '[ "$p" = "$$" ] && continue; '
-    'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qxF -- "$m"; then '
-    'kill -9 "$p" 2>/dev/null; fi; done; done; exit 0'
-)
+#: Shell functions that find and end a process tree from inside the container, with only POSIX
+#: sh, tr, grep and /proc (busybox has them). `tree M P...` sets $t to " pid pid ... ": the
+#: processes whose environment holds marker M, the pids P, and, to a fixpoint, every process whose
+#: parent, session or process group is already in $t. So a child that called setsid and cleared
+#: its environment (`setsid env -i cmd &`) is still found: by its parent while that lives, and by
+#: the session it leads once it is in $t. `reap M P...` stops the tree until it stops growing (a
+#: stopped process cannot fork), then kills it. Neither touches PID 1 or the script itself.
+TREE_FUNCTIONS = r"""
+tree() {
+  _m="$1"; shift; t=" "; for _q in "$@"; do t="$t$_q "; done
+  for _d in /proc/[0-9]*; do _q=${_d#/proc/}
+    case "$t" in *" $_q "*) continue;; esac
+    [ -n "$_m" ] && [ "$_q" != "$$" ] && [ "$_q" != 1 ] || continue
+    if tr "\0" "\n" < "$_d/environ" 2>/dev/null | grep -qxF -- "$_m"; then t="$t$_q "; fi
+  done
+  _c=1
+  while [ $_c = 1 ]; do _c=0
+    for _d in /proc/[0-9]*; do _q=${_d#/proc/}
+      case "$t" in *" $_q "*) continue;; esac
+      [ "$_q" = "$$" ] || [ "$_q" = 1 ] && continue
+      { read -r _l < "$_d/stat"; } 2>/dev/null || continue
+      set -- ${_l##*)}
+      case "$t" in *" $2 "*|*" $3 "*|*" $4 "*) t="$t$_q "; _c=1;; esac
+    done
+  done
+}
+reap() {
+  _k="$1"; shift; _r="$*"
+  for _x in 1 2 3 4 5 6; do
+    tree "$_k" $_r
+    for _q in $t; do kill -STOP "$_q" 2>/dev/null; done
+    [ "$t" = " $_r " ] && break; _r=${t# }; _r=${_r% }
+  done
+  for _q in $t; do kill -KILL "$_q" 2>/dev/null; done
+}
+"""
+
+#: Kills the process tree of the exec or shell tagged with the marker given as $1 (runs as root).
+KILL_SCRIPT = TREE_FUNCTIONS + 'reap "$1"; exit 0\n'
 
 STDOUT, STDERR = 1, 2
 log = logging.getLogger("containers_tool")

@@ -73,8 +73,12 @@ def test_long_poll_returns_the_exit_in_one_call(tool, box):
 
 
 def test_cancel_kills_the_whole_process_tree(tool, box):
-    # Children, a grandchild, and one that escaped into its own session (setsid).
-    command = "sleep 301 & sh -c 'sleep 302' & setsid sleep 303 & echo started; wait"
+    # Children, a grandchild, one that escaped into its own session (setsid), and one that also
+    # cleared its environment (no marker left): found by its parent and its session.
+    command = (
+        "sleep 301 & sh -c 'sleep 302' & setsid sleep 303 & setsid env -i sleep 304 & "
+        "echo started; wait"
+    )
     job = _start(tool, box, command)
     assert tool.call("exec_poll", container=box, job_id=job, wait=10)["output"] == "started\n"
     cancelled = tool.call("exec_cancel", container=box, job_id=job)
@@ -169,3 +173,18 @@ def test_a_new_tool_process_polls_and_cancels_a_job(tool, box, engine):
     assert polled["running"] is True
     assert cancelled["cancelled"] is True
     assert tool.call("exec_poll", container=box, job_id=job)["state"] == "cancelled"
+
+
+def test_cancel_leaves_other_jobs_and_the_container_alone(tool, box):
+    other = _start(tool, box, "setsid env -i sleep 311 & echo other; wait")
+    victim = _start(tool, box, "setsid env -i sleep 312 & echo victim; wait")
+    assert tool.call("exec_poll", container=box, job_id=victim, wait=10)["output"] == "victim\n"
+    assert tool.call("exec_cancel", container=box, job_id=victim)["cancelled"] is True
+    procs = tool.call("exec", container=box, command=PROCS)["stdout"]
+    assert ("sleep 312" in procs, "sleep 311" in procs, "sleep infinity" in procs) == (
+        False,
+        True,
+        True,
+    )
+    assert tool.call("exec_poll", container=box, job_id=other)["state"] == "running"
+    tool.call("exec_cancel", container=box, job_id=other)

@@ -102,7 +102,8 @@ def test_a_command_reading_stdin_gets_dev_null_and_does_not_hang(tool, box):
 
 def test_timeout_kills_the_command_and_restarts_the_session_in_its_cwd(tool, box):
     sh(tool, box, "cd /tmp")
-    result = sh(tool, box, "echo started; sleep 300 & sleep 301; echo never", timeout=1)
+    command = "echo started; sleep 300 & setsid env -i sleep 302 & sleep 301; echo never"
+    result = sh(tool, box, command, timeout=1)
     assert (result["timed_out"], result["exit_code"]) == (True, None)
     assert result["session_restarted"] is True
     assert "never" not in result["stdout"]
