@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from containers_tool import labels as lb
-from containers_tool.errors import NotFoundError
+from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.purposes import PurposeRegistry
 from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.runtime.base import EngineInfo
 from containers_tool.sessions import SessionRegistry
 from containers_tool.settings import Settings
 
@@ -45,6 +47,7 @@ class Context:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._refs: dict[str, Ref] = {}
+        self._info: EngineInfo | None = None
         self.sessions = SessionRegistry()  # issue 4: persistent shells, held by this process
         self.purposes = PurposeRegistry(settings)
         #: Called with each line of an image build (the CLI shows progress with it).
@@ -63,6 +66,16 @@ class Context:
                     self._runtime = get_runtime(self.settings)
         return self._runtime
 
+    def engine_info(self) -> EngineInfo:
+        """What the engine says of itself, asked once per connection (it does not change).
+
+        Raises:
+            RuntimeUnavailableError: No engine answers.
+        """
+        if self._info is None:
+            self._info = self.runtime.info()
+        return self._info
+
     @property
     def connected(self) -> bool:
         """Tells whether the runtime has been connected."""
@@ -74,6 +87,7 @@ class Context:
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+            self._info = None
 
     def resolve(self, container: str, field: str = "container") -> Ref:
         """Returns the managed container named `container`; others are invisible.
@@ -122,12 +136,15 @@ class Context:
             NotFoundError: No managed container by that name, or what `action` raised.
         """
         ref = self.resolve(container, field)
-        try:
-            return action(ref)
-        except NotFoundError:
-            if self.refresh(container, field).id == ref.id:
-                raise
-        return action(self.resolve(container, field))
+        with named_errors(self, ref.id, ref.name):
+            try:
+                return action(ref)
+            except NotFoundError:
+                if self.refresh(container, field).id == ref.id:
+                    raise
+        fresh = self.resolve(container, field)
+        with named_errors(self, fresh.id, fresh.name):
+            return action(fresh)
 
     def forget(self, container: str) -> None:
         """Drops a cached resolution (after destroy, or when the engine no longer knows it)."""
@@ -142,3 +159,40 @@ class Context:
         hint = "Call list to see the containers this tool manages"
         hint += f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
         return NotFoundError(f"No managed container named {container!r}.", hint=hint, field=field)
+
+
+@contextlib.contextmanager
+def named_errors(ctx: Context, cid: str, name: str) -> Iterator[None]:
+    """Makes engine errors about a container speak of its name, and say when it is stopped.
+
+    The adapter is called with ids, so its messages quote 64 hex digits; and the engines answer
+    an exec in a stopped container with a bare 409 that says nothing of what to do.
+
+    Raises:
+        ConflictError: The container is not running (field `container`), or another conflict.
+        ToolError: Whatever the body raised, with the id replaced by the name.
+    """
+    try:
+        yield
+    except ConflictError as exc:
+        try:
+            info = ctx.runtime.inspect_container(cid)
+        except ToolError:
+            info = None
+        if info is not None and info.state != "running":
+            code = f", exit code {info.exit_code}" if info.exit_code is not None else ""
+            raise ConflictError(
+                f"Container {name!r} is not running ({info.state}{code}).",
+                hint="Call status and logs to see why it stopped; destroy it and create it "
+                "again to get a running one.",
+                field="container",
+            ) from exc
+        exc.message = _with_name(exc.message, cid, name)
+        raise
+    except ToolError as exc:
+        exc.message = _with_name(exc.message, cid, name)
+        raise
+
+
+def _with_name(message: str, cid: str, name: str) -> str:
+    return message.replace(cid, name).replace(cid[:12], name) if cid else message

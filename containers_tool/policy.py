@@ -35,11 +35,16 @@ def host_user() -> str:
 
 
 def resource_limits(
-    args: CreateInput, settings: Settings, defaults: Resources | None = None
+    args: CreateInput, settings: Settings, defaults: Resources | None = None, host_cpus: int = 0
 ) -> tuple[int, int, int]:
     """Returns (memory bytes, nano CPUs, pids limit); every container gets all three.
 
-    Explicit arguments beat the purpose's defaults, which beat the settings.
+    Explicit arguments beat the purpose's defaults, which beat the settings. A default CPU
+    limit above the host's CPUs (`host_cpus`, 0 if unknown) is lowered to them.
+
+    Raises:
+        InvalidInputError: A limit is malformed, below the engines' minimum, or asks for more
+            CPUs than the host has (Docker refuses those; Podman would accept them).
     """
     memory = parse_size(
         args.memory_limit or (defaults.memory if defaults else None) or settings.memory_limit
@@ -50,7 +55,15 @@ def resource_limits(
             hint='Use at least "64m".',
             field="memory_limit",
         )
+    if args.cpu_limit and host_cpus and args.cpu_limit > host_cpus:
+        raise InvalidInputError(
+            f"cpu_limit {args.cpu_limit:g} is more than the {host_cpus} CPUs of the engine's host.",
+            hint=f"Use at most {host_cpus}, or omit cpu_limit for the default.",
+            field="cpu_limit",
+        )
     cpus = args.cpu_limit or (defaults.cpus if defaults else None) or settings.cpu_limit
+    if host_cpus:
+        cpus = min(cpus, host_cpus)
     pids = defaults.pids if defaults else settings.pids_limit
     return memory, int(cpus * 1e9), pids
 

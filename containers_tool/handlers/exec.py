@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import replace
 
 from containers_tool import provision
 from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
+from containers_tool.errors import InvalidInputError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
 from containers_tool.handlers.sessions import session_exec
 from containers_tool.models import ExecHintInput, ExecInput
@@ -15,6 +17,8 @@ from containers_tool.runtime.base import ExecRequest, ExecResult
 from containers_tool.sessions import SHELL_ARGV
 
 ROOT = "0:0"
+#: Exit codes of an exec that never started (bad workdir, missing binary, OCI errors).
+START_FAILED = frozenset({125, 126, 127})
 
 
 def shell_argv(command: str | list[str]) -> list[str]:
@@ -37,6 +41,22 @@ def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
     return ctx.using(container, start)
 
 
+def _check_workdir(ctx: Context, container: str, workdir: str) -> None:
+    """Refuses a workdir that is no directory: the engines report it only as exit 125-127
+    with the OCI runtime's error in the output, which reads like the command's own failure.
+    """
+    ref = ctx.resolve(container)
+    path = posixpath.join(ref.workdir or "/", workdir)
+    stat = ctx.runtime.stat_path(ref.id, path)
+    if stat is None or not stat.is_dir:
+        what = "does not exist" if stat is None else "is not a directory"
+        raise InvalidInputError(
+            f"workdir {workdir!r} {what} in container {ref.name!r}.",
+            hint="Pass an existing directory, or create it first (exec mkdir -p).",
+            field="workdir",
+        )
+
+
 @operation("exec", ExecInput)
 def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     """Runs a command to completion; non-zero exit is data, a timeout kills it in the container."""
@@ -53,6 +73,8 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
         output_limit=args.max_output or ctx.settings.output_limit,
     )
     result = run(ctx, args.container, req)
+    if args.workdir and result.exit_code in START_FAILED:
+        _check_workdir(ctx, args.container, args.workdir)
     payload: dict[str, object] = {
         "exit_code": result.exit_code,
         "stdout": result.stdout.text,

@@ -20,6 +20,7 @@ from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import (
     ConflictError,
+    EngineError,
     InternalError,
     InvalidInputError,
     NotFoundError,
@@ -121,7 +122,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     user = args.user or (None if args.keep_command else policy.host_user())
     policy.check_privileged(args, settings)
     resources = purpose.resources if purpose else None
-    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources)
+    host_cpus = ctx.engine_info().cpus
+    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources, host_cpus)
     mounts = policy.mounts(args, workdir, Path.cwd(), settings)
     user_labels = lb.user_labels(args.labels)
     session = args.session_id or ctx.session_id
@@ -197,7 +199,10 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
             ctx.runtime.put_archive(cid, "/", owned)
             steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
         provision.before_start(ctx, cid, prov)  # files in before PID 1 starts
-        ctx.runtime.start_container(cid)
+        try:
+            ctx.runtime.start_container(cid)
+        except EngineError as exc:
+            raise start_error(exc, cid, name, user, workdir) from exc
         if args.keep_command:
             running = ensure_running(ctx, cid, name)  # the image's own command may exit
             user = user or running.user or None
@@ -233,6 +238,28 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     if spec.ports:
         result["ports"] = _ports(info)
     return result
+
+
+def start_error(exc: EngineError, cid: str, name: str, user: str | None, workdir: str) -> ToolError:
+    """The error of a failed start, naming the create field behind it and the container.
+
+    The messages are the OCI runtime's (runc, crun), the same under both engines.
+    """
+    text = exc.message.replace(cid, name)
+    if "unable to find user" in text or "unable to find group" in text:
+        return InvalidInputError(
+            f"Container {name!r} cannot start: user {user!r} names a user or group that "
+            "its image does not define.",
+            hint="Pass numeric uid:gid (always valid), a user the image defines, or omit user.",
+            field="user",
+        )
+    if workdir in text and any(w in text for w in ("mkdir", "chdir", "cwd")):
+        return InvalidInputError(
+            f"Container {name!r} cannot start: workdir {workdir!r} cannot be made or entered.",
+            hint="Pick a writable absolute path such as /workspace, or omit workdir.",
+            field="workdir",
+        )
+    return EngineError(text, hint=exc.hint, field=exc.field)
 
 
 def _ports(info: ContainerInfo) -> list[dict[str, object]]:

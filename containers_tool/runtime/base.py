@@ -21,6 +21,8 @@ class EngineInfo:
     rootless: bool
     os: str = ""
     cgroup_version: str = ""
+    #: CPUs of the engine's host, the most a container's limit may ask for; 0 when unknown.
+    cpus: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,9 @@ def _engine_errors(subject: str) -> Iterator[None]:
     except docker.errors.APIError as exc:
         explanation = str(exc.explanation or exc)
         if exc.status_code == 409:
-            raise ConflictError(f"{subject}: {explanation}", hint="Pick another name.") from exc
+            raise ConflictError(
+                f"{subject}: {explanation}", hint="Call status or list to see its state."
+            ) from exc
         raise EngineError(f"{subject}: {explanation}", hint="Check the engine log.") from exc
     except docker.errors.DockerException as exc:
         raise RuntimeUnavailableError(
@@ -189,6 +191,7 @@ class DockerRuntime:
             rootless=rootless,
             os=str(sysinfo.get("OperatingSystem", "")),
             cgroup_version=str(sysinfo.get("CgroupVersion", "")),
+            cpus=int(sysinfo.get("NCPU") or 0),
         )
 
     def close(self) -> None:

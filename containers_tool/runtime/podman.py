@@ -97,7 +97,9 @@ def _engine_errors(subject: str) -> Iterator[None]:
         text = _explain(exc)
         # Podman 4 answers 500 for some conflicts; its messages are stable across versions.
         if status == 409 or "already in use" in text or "state improper" in text:
-            raise ConflictError(f"{subject}: {text}", hint="Pick another name.") from exc
+            raise ConflictError(
+                f"{subject}: {text}", hint="Call status or list to see its state."
+            ) from exc
         raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
     except podman.errors.PodmanError as exc:
         raise RuntimeUnavailableError(
@@ -190,6 +192,7 @@ class PodmanRuntime:
             rootless=bool((host.get("security") or {}).get("rootless")),
             os=str(host.get("distribution", {}).get("distribution", "")),
             cgroup_version=str(host.get("cgroupVersion", "")),
+            cpus=int(host.get("cpus") or 0),
         )
 
     def close(self) -> None:

@@ -42,3 +42,28 @@ def test_service_of_an_entrypoint_image_keeps_its_entrypoint(tool, raw, entrypoi
     assert (made["error"]["code"], made["error"]["field"]) == ("conflict", "keep_command")
     assert "exit 0" in made["error"]["message"]
     assert _gone(raw, name)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("user", "nobodyxyz"), ("user", "0:nogroupxyz"), ("workdir", "/proc/x")]
+)
+def test_create_failing_at_start_names_the_field_and_leaves_nothing(tool, raw, field, value):
+    # The container exists when its start fails: the undo must remove it.
+    name = unique("half")
+    made = tool.call("create", name=name, image=BUSYBOX, **{field: value})
+    assert (made["error"]["code"], made["error"]["field"]) == ("invalid_input", field)
+    assert name in made["error"]["message"]
+    assert _gone(raw, name)
+
+
+def test_cpu_limit_above_the_host_cpus_is_invalid_input_on_both_engines(tool, raw, engine):
+    info = raw.info()
+    cpus = int(info["NCPU"] if engine == "docker" else info["host"]["cpus"])
+    name = unique("cpu")
+    made = tool.call("create", name=name, image=BUSYBOX, cpu_limit=cpus + 1)
+    assert (made["error"]["code"], made["error"]["field"]) == ("invalid_input", "cpu_limit")
+    assert f"at most {cpus}" in made["error"]["hint"]
+    assert _gone(raw, name)
+    fits = tool.call("create", name=name, image=BUSYBOX, cpu_limit=cpus)
+    assert fits["ok"], fits
+    tool.call("destroy", container=name)

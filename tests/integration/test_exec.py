@@ -69,11 +69,27 @@ def test_missing_command_is_exit_127_not_an_error(tool, box):
 
 def test_exec_in_stopped_container_is_a_clear_error(tool, raw):
     made = tool.call("create", image="localhost/base/busybox:latest")
-    raw.containers.get(made["container"]).stop(timeout=0)
-    result = tool.call("exec", container=made["container"], command="true")
+    name = made["container"]
+    stopped = raw.containers.get(name)
+    stopped.stop(timeout=0)
+    result = tool.call("exec", container=name, command="true")
     assert result["ok"] is False
-    assert result["error"]["code"] in ("conflict", "engine_error")
-    tool.call("destroy", container=made["container"])
+    assert (result["error"]["code"], result["error"]["field"]) == ("conflict", "container")
+    # The next calls to make, not the name-clash hint every 409 used to get.
+    assert "status" in result["error"]["hint"]
+    assert "destroy" in result["error"]["hint"]
+    assert name in result["error"]["message"]
+    assert stopped.id[:12] not in result["error"]["message"]
+    tool.call("destroy", container=name)
+
+
+def test_exec_in_a_missing_workdir_is_invalid_input(tool, box):
+    for workdir in ("/nonexistent", "/etc/passwd"):
+        result = tool.call("exec", container=box, command="pwd", workdir=workdir)
+        assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "workdir")
+    # A command that is missing is still data (exit 127), not a workdir error.
+    missing = tool.call("exec", container=box, command="no-such-command", workdir="/tmp")
+    assert (missing["ok"], missing["exit_code"]) == (True, 127)
 
 
 def test_async_entry_point_runs_concurrently(engine, monkeypatch):
