@@ -22,11 +22,31 @@ _live: weakref.WeakSet[ContainersTool] = weakref.WeakSet()
 CLOSE_WAIT_S = 120.0
 
 
+class _SessionEnd:
+    """Ends a tool's session once: from close(), at exit, or when the tool is collected.
+
+    It holds the context but never the tool, so a tool nobody closed can still be collected;
+    its finalizer then removes the session's ephemeral containers instead of leaking them.
+    """
+
+    def __init__(self, ctx: Context, reap: bool) -> None:
+        self.ctx = ctx
+        self.reap = reap
+
+    def __call__(self, parallel: bool = False) -> list[str]:
+        removed: list[str] = []
+        if self.reap and self.ctx.connected:
+            removed = reap_session(self.ctx, parallel=parallel)
+        self.ctx.close()
+        return removed
+
+
 class ContainersTool:
     """A configured tool instance that owns one session.
 
-    Ephemeral containers of its session are removed by `close()`, on leaving a `with` block, and
-    at normal interpreter exit; `persistent=true` containers survive.
+    Ephemeral containers of its session are removed by `close()`, on leaving a `with` block,
+    when the instance is garbage-collected unclosed, and at normal interpreter exit;
+    `persistent=true` containers survive.
 
     Args:
         settings: Settings; read from env and the user's YAML when omitted.
@@ -53,12 +73,24 @@ class ContainersTool:
             )
         self.settings = settings or Settings(**overrides)
         self.session_id = session_id or lb.new_session_id()
-        self.reap_on_exit = reap_on_exit
         self._ctx = Context(self.settings, self.session_id, backend)
+        self._end = _SessionEnd(self._ctx, reap_on_exit)
+        # Collected unclosed: end the session then. Exit is _close_all's (it waits for calls).
+        self._finalizer = weakref.finalize(self, self._end)
+        self._finalizer.atexit = False
         self._closed = False
         self._inflight = 0
         self._idle = threading.Condition()
         _live.add(self)
+
+    @property
+    def reap_on_exit(self) -> bool:
+        """Whether ending the session removes its ephemeral containers."""
+        return self._end.reap
+
+    @reap_on_exit.setter
+    def reap_on_exit(self, value: bool) -> None:
+        self._end.reap = value
 
     @property
     def context(self) -> Context:
@@ -108,11 +140,9 @@ class ContainersTool:
             self._closed = True
             # A create still running would finish after the reap and outlive the session.
             self._idle.wait_for(lambda: self._inflight == 0, timeout=CLOSE_WAIT_S)
-        removed: list[str] = []
-        if self.reap_on_exit and self._ctx.connected:
-            removed = reap_session(self._ctx, parallel=not _at_exit)
-        self._ctx.close()
-        return removed
+        if self._finalizer.detach() is None:
+            return []  # already ended
+        return self._end(parallel=not _at_exit)
 
     def __enter__(self) -> ContainersTool:
         return self

@@ -254,6 +254,38 @@ def test_process_exit_reaps_its_ephemeral_containers(engine, raw):
     assert _raw_get(raw, out.stdout.strip()) is None
 
 
+GC_SCRIPT = """
+import gc, os, sys
+from containers_tool import ContainersTool
+
+def make():
+    tool = ContainersTool(runtime=sys.argv[1], session_id=sys.argv[2])
+    made = tool.call("create", image=sys.argv[3])
+    print(made["container"], flush=True)
+
+make()  # the tool is dropped unclosed here
+gc.collect()
+os._exit(0)  # no atexit hooks: only the collected tool's finalizer can have removed it
+"""
+
+
+def test_a_collected_unclosed_tool_removes_its_ephemeral_containers(engine, raw):
+    session = unique("gc")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", GC_SCRIPT, engine, session, BUSYBOX],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        name = out.stdout.strip()
+        assert name, out.stderr
+        assert _raw_get(raw, name) is None
+    finally:
+        with ContainersTool(runtime=engine, session_id=session) as tool:
+            tool.call("destroy_all", confirm=True, session_id=session)
+
+
 @pytest.mark.parametrize("scope", ["session"])
 def test_destroy_all_scopes_to_a_session(engine, raw, scope):
     a, b = unique("sa"), unique("sb")
