@@ -100,6 +100,14 @@ class CreateInput(ProvisionFields, Input):
         description="Run the image's own ENTRYPOINT/CMD (a service) instead of keeping the "
         "container alive with sleep; create fails, quoting its output, if that command exits.",
     )
+    settle_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=30,
+        description="With keep_command: seconds create watches the service's command before "
+        "reporting it started (default 1.5); a command that exits within them fails create. "
+        "Readiness is wait_healthy's job.",
+    )
     session_id: str | None = Field(None, pattern=SESSION_PATTERN, description=SESSION_DESCRIPTION)
     user: str | None = Field(
         None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 from containers_tool.context import Context
-from containers_tool.errors import ConflictError
+from containers_tool.errors import ConflictError, InvalidInputError
+from containers_tool.models import CreateInput
 from containers_tool.runtime.base import ContainerInfo
 
-#: How long create watches a service container before calling it started.
-SETTLE_S = 0.3
+#: How long create watches a service container before calling it started, unless told.
+SETTLE_S = 1.5
 #: Lines of a failed service's own output quoted in the error.
 LOG_LINES = 15
 
@@ -57,13 +58,28 @@ def exit_details(ctx: Context, container: str, info: ContainerInfo) -> tuple[int
     return info.exit_code, last_lines(ctx, container) or "(no output)"
 
 
-def ensure_running(ctx: Context, container: str, name: str) -> ContainerInfo:
-    """Watches a just-started service container briefly; refuses one whose command already ended.
+def settle_window(args: CreateInput) -> float:
+    """Returns how long create watches a service container (keep_command) after starting it.
+
+    Raises:
+        InvalidInputError: settle_seconds was given without keep_command.
+    """
+    if args.settle_seconds is not None and not args.keep_command:
+        raise InvalidInputError(
+            "settle_seconds applies only to a service container (keep_command: true).",
+            hint="Drop settle_seconds, or pass keep_command: true.",
+            field="settle_seconds",
+        )
+    return SETTLE_S if args.settle_seconds is None else args.settle_seconds
+
+
+def ensure_running(ctx: Context, container: str, name: str, settle_s: float) -> ContainerInfo:
+    """Watches a just-started service container for `settle_s`; refuses one whose command ended.
 
     Raises:
         ConflictError: The container exited; the message quotes its exit code and last output.
     """
-    deadline = time.monotonic() + SETTLE_S
+    deadline = time.monotonic() + settle_s
     while True:
         info = ctx.runtime.inspect_container(container)
         if info.state in STOPPED:

@@ -35,7 +35,7 @@ from containers_tool.models import (
     StatusInput,
 )
 from containers_tool.runtime.base import ContainerInfo, ContainerSpec
-from containers_tool.services import ensure_running, exit_details
+from containers_tool.services import ensure_running, exit_details, settle_window
 
 log = logging.getLogger("containers_tool")
 
@@ -121,6 +121,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
     user = args.user or (None if args.keep_command else policy.host_user())
     policy.check_privileged(args, settings)
+    settle_s = settle_window(args)
     resources = purpose.resources if purpose else None
     host_cpus = ctx.engine_info().cpus
     memory, nano_cpus, pids = policy.resource_limits(args, settings, resources, host_cpus)
@@ -204,7 +205,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         except EngineError as exc:
             raise start_error(exc, cid, name, user, workdir) from exc
         if args.keep_command:
-            running = ensure_running(ctx, cid, name)  # the image's own command may exit
+            running = ensure_running(ctx, cid, name, settle_s)  # its command may exit
             user = user or running.user or None
         info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
         if info.state != "running":
@@ -237,6 +238,11 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     }
     if spec.ports:
         result["ports"] = _ports(info)
+    if args.keep_command:
+        result["hint"] = (
+            f"The service's command is running (watched {settle_s:g}s); it may not be ready "
+            "yet: call wait_healthy with a port, url or health_command before using it."
+        )
     return result
 
 

@@ -12,6 +12,7 @@ from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
 UID_CMD = ["sh", "-c", "id -u; exec sleep infinity"]
+LATE_FAILING_CMD = ["sh", "-c", "echo starting; sleep 0.6; echo dying >&2; exit 5"]
 FAILING_CMD = ["sh", "-c", "echo about to fail; echo boom >&2; exit 4"]
 
 
@@ -96,6 +97,7 @@ def test_wait_healthy_needs_exactly_one_check(tool, box, fields):
 def test_service_image_runs_its_own_command_with_keep_command(tool, service_image, raw):
     made = tool.call("create", image=service_image, name=unique("svc"), keep_command=True)
     assert made["ok"], made
+    assert "wait_healthy" in made["hint"]
     name = made["container"]
     try:
         ready = tool.call(
@@ -150,15 +152,20 @@ def test_without_keep_command_the_image_command_does_not_run(tool, service_image
         tool.call("destroy", container=made["container"])
 
 
-def test_create_refuses_a_service_that_exits_at_once(tool, raw):
-    ref = _image_with_cmd(tool, FAILING_CMD)
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [(FAILING_CMD, 4, "boom"), (LATE_FAILING_CMD, 5, "dying")],
+    ids=["at-once", "after-0.6s"],
+)
+def test_create_refuses_a_service_that_exits_at_once_or_soon_after(tool, raw, command, code, said):
+    ref = _image_with_cmd(tool, command)
     name = unique("svc-fail")
     try:
         made = tool.call("create", image=ref, name=name, keep_command=True)
-        assert made["ok"] is False
+        assert made["ok"] is False, made
         assert (made["error"]["code"], made["error"]["field"]) == ("conflict", "keep_command")
-        assert "exit 4" in made["error"]["message"]
-        assert "boom" in made["error"]["message"]
+        assert f"exit {code}" in made["error"]["message"]
+        assert said in made["error"]["message"]
         assert name not in [c.name for c in raw.containers.list(all=True)]
     finally:
         tool.context.runtime.remove_image(ref)
@@ -174,3 +181,13 @@ def test_logs_tail_is_bounded(tool, raw, service_image):
         assert tool.call("logs", container="no-such-container")["error"]["code"] == "not_found"
     finally:
         tool.call("destroy", container=name)
+
+
+def test_settle_seconds_is_bounded_and_only_for_services(tool):
+    alone = tool.call("create", image=BUSYBOX, name=unique("settle"), settle_seconds=1)
+    assert (alone["error"]["code"], alone["error"]["field"]) == ("invalid_input", "settle_seconds")
+    too_long = tool.call(
+        "create", image=BUSYBOX, name=unique("settle"), keep_command=True, settle_seconds=31
+    )
+    assert too_long["error"]["code"] == "invalid_input"
+    assert too_long["error"]["field"] == "settle_seconds"
