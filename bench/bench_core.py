@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from containers_tool import ContainersTool
+from containers_tool.runtime.discovery import discover
+from containers_tool.settings import Settings
 
 IMAGE = "localhost/base/busybox:latest"
 REPO = Path(__file__).resolve().parent.parent
@@ -22,13 +24,16 @@ os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bas
 
 
 def _raw_client(engine: str) -> Any:
+    # The endpoint the tool discovers, so both sides of a ratio talk to the same engine.
+    settings = Settings(runtime=engine)
+    url = discover(engine, settings.docker_host, settings.podman_host).url
     if engine == "docker":
         import docker
 
-        return docker.from_env()
+        return docker.DockerClient(base_url=url)
     import podman
 
-    return podman.PodmanClient(base_url="unix:///run/podman/podman.sock")
+    return podman.PodmanClient(base_url=url)
 
 
 def _median_ms(fn: Callable[[], object], n: int) -> float:

@@ -13,6 +13,7 @@ import pytest
 from containers_tool import ContainersTool
 from containers_tool.errors import RuntimeUnavailableError
 from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.runtime.discovery import discover
 from containers_tool.settings import Settings
 
 ENGINES = ["docker", "podman"]
@@ -57,16 +58,22 @@ def tool(session_tool: ContainersTool) -> ContainersTool:
 @pytest.fixture
 def raw(engine: str) -> Iterator[Any]:
     """The engine's own SDK client, to check engine state independently of the tool."""
+    client = raw_client(engine)
+    yield client
+    client.close()
+
+
+def raw_client(engine: str) -> Any:
+    """The engine's SDK client on the endpoint the tool itself discovers (env, then sockets)."""
+    settings = Settings(runtime=engine)
+    url = discover(engine, settings.docker_host, settings.podman_host).url
     if engine == "docker":
         import docker
 
-        client: Any = docker.from_env()
-    else:
-        import podman
+        return docker.DockerClient(base_url=url)
+    import podman
 
-        client = podman.PodmanClient(base_url="unix:///run/podman/podman.sock")
-    yield client
-    client.close()
+    return podman.PodmanClient(base_url=url)
 
 
 @pytest.fixture
