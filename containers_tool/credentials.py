@@ -23,6 +23,25 @@ HOST_ONLY = re.compile(
     r"|SSH_AUTH_SOCK|SSH_AGENT_PID|SSH_CONNECTION|SSH_CLIENT|SSH_TTY|LD_.*|PYTHON.*|VIRTUAL_ENV"
     r"|XDG_.*|DBUS_.*|LS_COLORS|MAIL|CONTAINERS_TOOL_.*|DOCKER_.*|CONTAINER_HOST)$"
 )
+#: Host CA paths, never forwarded: forward_ca points them at the bundle inside instead, and a
+#: host path would break TLS there.
+CA_HOST_VARS = frozenset(
+    {
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "PIP_CERT",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_CAPATH",
+        "CARGO_HTTP_CAINFO",
+    }
+)
+#: Names a POSIX shell can export; others (bash's BASH_FUNC_f%%) break the sourced env file.
+SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: GitHub tokens: forwarded only with forward_gh, whatever env_passthrough says.
+GH_VARS = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
 #: The places where a host keeps a CA bundle, in order of preference.
 CA_ENV_VARS = (
     "SSL_CERT_FILE",
@@ -47,34 +66,62 @@ CA_TARGET_VARS = (
     "GIT_SSL_CAINFO",
     "CARGO_HTTP_CAINFO",
 )
-#: Git settings that point at host programs or carry credentials: never forwarded.
+#: Git settings that point at host programs, carry credentials or need the host's signing
+#: keys: never forwarded.
 GIT_SKIP = re.compile(
     r"^(?:credential\..*|include\..*|includeif\..*|core\.sshcommand|gpg\..*"
-    r"|.*\.helper|core\.hookspath|core\.editor|core\.pager|http\..*\.extraheader)$"
+    r"|.*\.helper|core\.hookspath|core\.editor|core\.pager|http\..*\.extraheader"
+    r"|commit\.gpgsign|tag\.gpgsign|tag\.forcesignannotated|push\.gpgsign|user\.signingkey)$"
 )
+#: url.<base>.insteadOf rewrites to SSH: without the agent forwarded they break every fetch.
+SSH_URL = re.compile(r"^(?:ssh://|git\+ssh://|ssh\+git://|[\w.-]+@[\w.-]+:)")
 
 EnvMode = Literal["auto", "none", "all"] | list[str]
 
 
 def select_env(mode: EnvMode, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Returns the host variables `mode` forwards.
+    """Returns the host variables `mode` forwards (see choose_env)."""
+    return choose_env(mode, environ)[0]
+
+
+def choose_env(
+    mode: EnvMode, environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Returns the host variables `mode` forwards, and the names it left out and why.
+
+    Only shell variable names are forwarded: the values are exported from a file every exec
+    sources, where one bad name would break every command.
 
     Args:
         mode: "auto" (API keys/tokens/secrets, not passwords), "none", "all", or a list of names.
         environ: The host environment (default os.environ).
+
+    Returns:
+        (name -> value, ["NAME (reason)", ...]); reasons are for names a caller would expect.
     """
     env = dict(os.environ if environ is None else environ)
     if mode == "none":
-        return {}
+        return {}, []
     if isinstance(mode, list):
-        return {k: env[k] for k in mode if k in env}
+        wanted = {k: env[k] for k in mode if k in env}
+    elif mode == "all":
+        wanted = {k: v for k, v in env.items() if not _host_only(k)}
+    else:
+        wanted = {
+            k: v
+            for k, v in env.items()
+            if AUTO_PATTERNS.match(k) and not AUTO_EXCLUDE.search(k) and not _host_only(k)
+        }
+    skipped = [
+        f"{k} (not a shell variable name)" for k in sorted(wanted) if not SHELL_NAME.match(k)
+    ]
     if mode == "all":
-        return {k: v for k, v in env.items() if not HOST_ONLY.match(k)}
-    return {
-        k: v
-        for k, v in env.items()
-        if AUTO_PATTERNS.match(k) and not AUTO_EXCLUDE.search(k) and not HOST_ONLY.match(k)
-    }
+        skipped += [f"{k} (host CA path; see forward_ca)" for k in sorted(env) if k in CA_HOST_VARS]
+    return {k: v for k, v in wanted.items() if SHELL_NAME.match(k)}, skipped
+
+
+def _host_only(name: str) -> bool:
+    return name in CA_HOST_VARS or bool(HOST_ONLY.match(name))
 
 
 def host_ca_bundle(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -120,10 +167,14 @@ def ca_env() -> dict[str, str]:
     return dict.fromkeys(CA_TARGET_VARS, CA_PATH)
 
 
-def git_config_text() -> str | None:
+def git_config_text(ssh: bool = False) -> str | None:
     """Returns the host's effective global git config (includes resolved) as a gitconfig file.
 
-    Credential helpers, hooks, signing and host program paths are left out.
+    Credential helpers, hooks, signing and host program paths are left out; so are URL
+    rewrites to SSH unless the SSH agent is forwarded too.
+
+    Args:
+        ssh: Whether the container gets the host's SSH agent (forward_ssh).
     """
     git = shutil.which("git")
     if git is None:
@@ -146,6 +197,9 @@ def git_config_text() -> str | None:
             continue
         section, _, rest = key.partition(".")
         sub, _, name = rest.rpartition(".")
+        rewrite = section.lower() == "url" and name.lower() in ("insteadof", "pushinsteadof")
+        if rewrite and not ssh and SSH_URL.match(sub):
+            continue
         sections.setdefault((section, sub or None), []).append((name, value))
     return _gitconfig(sections.items())
 
@@ -183,3 +237,14 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for value in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
         text = text.replace(value, "[redacted]")
     return text
+
+
+#: Credentials in URLs: any userinfo of http(s) URLs (a bare token counts), and passwords of others.
+_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s]+@")
+_URL_PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^/@\s:]*):[^/@\s]+@", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """Replaces credentials embedded in URLs (https://user:token@host) with a marker."""
+    text = _HTTP_USERINFO.sub(r"\1[redacted]@", text)
+    return _URL_PASSWORD.sub(r"\1:[redacted]@", text)

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import secrets
 import shlex
 import tempfile
 import time
@@ -15,16 +16,21 @@ from pathlib import Path
 
 from containers_tool import labels as lb
 from containers_tool.credentials import CA_PATH, CA_TARGET_VARS
-from containers_tool.errors import NotFoundError
+from containers_tool.errors import BuildFailedError, NotFoundError, ToolError
 from containers_tool.purposes import Purpose
 from containers_tool.runtime import Runtime
+from containers_tool.runtime.base import ContainerSpec, ExecRequest
 from containers_tool.settings import Settings
+from containers_tool.sizes import parse_size
 
 #: Bump when the generated Dockerfile changes shape: every cache key changes with it.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 CACHE_LABEL = lb.PREFIX + "purpose-cache"
 KEY_LABEL = lb.PREFIX + "cache-key"
 REPO = "localhost/containers-tool"
+#: Session label of the throwaway container a new image's probe runs in.
+PROBE_SESSION = "containers-tool-probe"
+PROBE_TIMEOUT = 300.0
 
 #: Installs OS packages with whichever manager the base image has.
 INSTALL = (
@@ -61,10 +67,11 @@ def cache_key(purpose: Purpose, base_id: str, ca_digest: str | None) -> str:
 
 
 def dockerfile(purpose: Purpose, with_ca: bool) -> str:
-    """Returns the Dockerfile of a purpose image: base, CA (build-time), packages, setup, env."""
+    """Returns the Dockerfile of a purpose image: base, CA, packages, setup, env."""
     lines = [f"FROM {purpose.image}", "USER root"]
     if with_ca:
-        # Build-time only: ARGs are visible to RUN steps but not kept in the image's env.
+        # The bundle (public certificates) stays in the image at CA_PATH; the variables are
+        # ARGs, seen by RUN steps only, so containers without forward_ca do not use it.
         lines.append(f"COPY ca-bundle.crt {CA_PATH}")
         lines += [f"ARG {var}={CA_PATH}" for var in CA_TARGET_VARS]
     if purpose.packages:
@@ -104,7 +111,8 @@ def ensure_purpose_image(
 
     Raises:
         NotFoundError: The base image is missing and cannot be pulled.
-        BuildFailedError: A package or setup step failed.
+        BuildFailedError: A package or setup step failed, or the probe failed in a fresh
+            container of the new image (which is then not kept).
     """
     if not runtime.image_exists(purpose.image):
         if settings.pull == "never":
@@ -138,6 +146,57 @@ def ensure_purpose_image(
                 lb.PURPOSE: purpose.name,
                 KEY_LABEL: key,
             }
-            runtime.build_image(context, tag, labels, on_line, nocache=cache_bust)
+            # Built under a candidate tag: the real tag appears only once the probe passed,
+            # so no create (one waiting on this lock included) ever gets an unproven image.
+            candidate = f"{tag}-candidate"
+            runtime.build_image(context, candidate, labels, on_line, nocache=cache_bust)
+        try:
+            probe(runtime, purpose, candidate)
+            runtime.tag_image(candidate, tag)
+        finally:
+            with contextlib.suppress(ToolError):
+                runtime.remove_image(candidate)  # only the candidate tag once `tag` is on it
         steps = sum(1 for line in text.splitlines() if line.startswith(("RUN", "COPY", "ENV")))
         return CachedImage(tag, key, False, int((time.perf_counter() - start) * 1000), steps)
+
+
+def probe(runtime: Runtime, purpose: Purpose, image: str) -> None:
+    """Runs the purpose's probe as root in a fresh container of `image`, then removes it.
+
+    Raises:
+        BuildFailedError: The probe did not exit 0 (the hint holds its output's tail).
+    """
+    spec = ContainerSpec(
+        name=f"ct-probe-{purpose.name}-{secrets.token_hex(4)}",
+        image=image,
+        command=("sleep", "infinity"),
+        labels={lb.MANAGED_BY: lb.MANAGER, lb.SESSION: PROBE_SESSION, lb.PURPOSE: purpose.name},
+        workdir=purpose.workdir,
+        user="0:0",
+        memory_bytes=parse_size(purpose.resources.memory),
+        nano_cpus=int(purpose.resources.cpus * 1e9),
+        pids_limit=purpose.resources.pids,
+    )
+    cid = runtime.create_container(spec)
+    try:
+        runtime.start_container(cid)
+        req = ExecRequest(
+            argv=["/bin/sh", "-c", purpose.probe],
+            workdir=purpose.workdir,
+            user="0:0",
+            timeout_s=PROBE_TIMEOUT,
+            output_limit=2000,
+        )
+        result = runtime.exec_command(cid, req)
+    finally:
+        runtime.remove_container(cid)
+    if result.exit_code != 0:
+        output = (result.stderr.text + result.stdout.text).strip()[-1500:] or "no output"
+        raise BuildFailedError(
+            f"Purpose {purpose.name!r} built, but its probe failed in a fresh container "
+            f"(exit {'timeout' if result.timed_out else result.exit_code}); the image was "
+            "not kept.",
+            hint=f"Fix the purpose's packages, setup or probe ({purpose.probe!r}). "
+            f"Probe output:\n{output}",
+            field="purpose",
+        )

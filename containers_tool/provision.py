@@ -1,17 +1,18 @@
-"""Per-create provisioning, in a correct order: files before PID 1 starts, then commands.
+"""Per-create provisioning plan: image, env, secrets, files and mounts, decided up front.
 
+The order create follows: HOME and its files before PID 1 starts (provision_home), then the
+secrets file, git, dotfiles, repos, config_files and setup_commands (provision_steps).
 Secrets (forwarded env values, the GitHub token) are written only to a file on a tmpfs inside
-the container, so they are in no container config, label, image, snapshot or result.
+the container, so they are in no container config, exec record, label, image, snapshot or result.
 """
 
 from __future__ import annotations
 
-import io
+import fnmatch
+import os
 import posixpath
 import re
 import shlex
-import tarfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,24 @@ INSTALL_GIT = (
 )
 #: Clone URLs git may run programs for (ext::) or that look like options are refused.
 SAFE_URL = re.compile(r"^(?:https?://|ssh://|git://|file://|[\w.-]+@[\w.-]+:)[^\s]+$")
+#: Files a purpose's config_dirs never copies: keys and tokens would land in HOME, and so in
+#: every snapshot. Forward credentials through env_passthrough instead.
+SECRET_NAMES = (
+    "keys.*",
+    "*.key",
+    "*token*",
+    "*secret*",
+    "*password*",
+    "credentials*",
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.p12",
+    "*.pfx",
+    "id_*",
+    ".netrc",
+)
+CONFIG_DIR_LIMIT = 5 * 2**20
 
 
 @dataclass
@@ -52,13 +71,26 @@ class Plan:
     gid: int | None
     home: str
     workdir: str
+    fwd: Forward = field(default_factory=Forward)
     env: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     mounts: list[MountSpec] = field(default_factory=list)
-    tmpfs: dict[str, str] = field(default_factory=dict)
+    #: Targets of every bind mount: files there are written after start, as the mapped user.
+    mount_targets: list[str] = field(default_factory=list)
+    #: HOME's files (git, ssh, dotfiles_inline, config_dirs), written before PID 1 starts.
     files: list[FileEntry] = field(default_factory=list)
+    #: Files under a bind mount, held back from `files` until the container runs.
+    deferred: list[FileEntry] = field(default_factory=list)
+    #: config_files, written after repos are cloned (a clone needs its path empty).
+    config_files: list[FileEntry] = field(default_factory=list)
+    probe: dict[str, object] | None = None
     steps: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def root(self) -> bool:
+        """Whether the mapped user is root."""
+        return self.uid == 0
 
 
 def _step(step: str, status: str, detail: str) -> dict[str, object]:
@@ -68,20 +100,22 @@ def _step(step: str, status: str, detail: str) -> dict[str, object]:
 def _ids(user: str) -> tuple[int | None, int | None]:
     uid, _, gid = user.partition(":")
     if not uid.isdigit():
-        return None, None
+        return (0, 0) if uid == "root" else (None, None)
     return int(uid), int(gid) if gid.isdigit() else int(uid)
 
 
 def _forward(args: CreateInput, purpose: Purpose | None) -> Forward:
     # Without a purpose nothing is forwarded unless asked; a purpose brings its own defaults.
+    # Explicit fields beat both, a dotfiles_* field included (even for clean and try-repo).
     base = purpose.forward if purpose else Forward(env="none", git=False, gh=False, dotfiles=False)
+    explicit_dotfiles = bool(args.dotfiles_repo or args.dotfiles_inline or args.dotfiles_script)
     return Forward(
         env=args.env_passthrough if args.env_passthrough is not None else base.env,
         git=base.git if args.forward_git is None else args.forward_git,
         gh=base.gh if args.forward_gh is None else args.forward_gh,
         ssh=base.ssh if args.forward_ssh is None else args.forward_ssh,
         ca=base.ca,
-        dotfiles=base.dotfiles and not args.dotfiles_skip,
+        dotfiles=(explicit_dotfiles or base.dotfiles) and not args.dotfiles_skip,
     )
 
 
@@ -97,7 +131,7 @@ def resolve_path(path: str, home: str, workdir: str) -> str:
 def _check_url(url: str, field_name: str) -> None:
     if not SAFE_URL.match(url):
         raise InvalidInputError(
-            f"{field_name} {url!r} is not a clone URL this tool accepts.",
+            f"{field_name} {cred.redact_url(url)!r} is not a clone URL this tool accepts.",
             hint="Use https://, ssh://, git://, file:// or user@host:path.",
             field=field_name,
         )
@@ -110,7 +144,7 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
 
     Raises:
         InvalidInputError: Unknown purpose, a missing repo_url, or a bad path or URL.
-        BuildFailedError: The purpose image failed to build.
+        BuildFailedError: The purpose image failed to build, or its probe failed.
     """
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
     if purpose and "repo_url" in purpose.requires and not args.repo_url:
@@ -127,11 +161,14 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
         if url:
             _check_url(url, name)
     uid, gid = _ids(user)
-    home = ROOT_HOME if uid == 0 or user in ("root", "0") else USER_HOME
+    home = ROOT_HOME if uid == 0 else USER_HOME
     fwd = _forward(args, purpose)
-    out = Plan(purpose, None, None, user, uid, gid, home, workdir)
+    out = Plan(purpose, None, None, user, uid, gid, home, workdir, fwd)
     if user:  # an image's own user (a service's) keeps the image's HOME
         out.env["HOME"] = home
+    out.mount_targets = [posixpath.normpath(m.target) for m in args.mounts]
+    if args.mount_cwd:
+        out.mount_targets.append(posixpath.normpath(workdir))
     ca = None
     if args.forward_ca is True or (args.forward_ca == "auto" and fwd.ca):
         ca = cred.extra_ca_bundle() if args.forward_ca == "auto" else cred.host_ca_bundle()
@@ -151,6 +188,13 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
             else f"built {built.tag} in {built.build_ms} ms ({built.steps} steps)"
         )
         out.steps.append(_step("image", "success", detail))
+        out.probe = (
+            _step("probe", "skipped", "passed in a fresh container when this image was built")
+            if built.cache_used
+            else _step("probe", "success", "passed in a fresh container of the new image")
+        )
+    elif purpose is not None:
+        out.probe = _step("probe", "skipped", "explicit image: the purpose's probe was not run")
     if purpose is not None:
         out.labels[lb.PURPOSE] = purpose.name
     _plan_env(out, fwd, args)
@@ -163,15 +207,22 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
 
 
 def _plan_env(out: Plan, fwd: Forward, args: CreateInput) -> None:
-    out.secrets.update(cred.select_env(fwd.env))
+    chosen, skipped = cred.choose_env(fwd.env)
+    if not fwd.gh and not isinstance(fwd.env, list):
+        # forward_gh: false means no GitHub token, even one that "auto" would match.
+        dropped = [k for k in cred.GH_VARS if chosen.pop(k, None) is not None]
+        skipped += [f"{k} (forward_gh is off)" for k in dropped]
+    out.secrets.update(chosen)
     for name in args.env:
         out.secrets.pop(name, None)  # an explicit env value beats a forwarded one
-    if out.secrets:
-        names = sorted(out.secrets)
+    names = sorted(out.secrets)
+    if names:
         out.labels[lb.FORWARDED_ENV] = ",".join(names)[:4000]
-        out.steps.append(_step("env", "success", f"forwarded {len(names)}: {', '.join(names)}"))
-    else:
-        out.steps.append(_step("env", "skipped", f"nothing to forward (mode {fwd.env!r})"))
+    detail = f"forwarded {len(names)}: {', '.join(names)}" if names else "nothing to forward"
+    detail += f" (mode {fwd.env!r})" if not names and not isinstance(fwd.env, list) else ""
+    if skipped:
+        detail += f"; skipped {len(skipped)}: {', '.join(skipped)}"
+    out.steps.append(_step("env", "success" if names else "skipped", detail[:2000]))
 
 
 def _plan_ca(out: Plan, ca: Path | None) -> None:
@@ -185,26 +236,23 @@ def _plan_ca(out: Plan, ca: Path | None) -> None:
 
 
 def _plan_git(out: Plan, fwd: Forward) -> None:
-    text = cred.git_config_text() if fwd.git else None
+    text = cred.git_config_text(ssh=fwd.ssh) if fwd.git else None
     gh = fwd.gh and cred.gh_token() is not None
     if gh:
         # The helper reads the token from the environment at use: the file holds no secret.
         helper = '!f() { echo username=x-access-token; echo "password=$GH_TOKEN"; }; f'
         text = (text or "") + f'[credential "https://github.com"]\n\thelper = "{helper}"\n'
     if text:
-        out.files.append(FileEntry(f"{out.home}/.gitconfig", text.encode(), 0o644))
-        status = "success" if fwd.git else "skipped"
-        out.steps.append(
-            _step(
-                "git",
-                status,
-                "~/.gitconfig from the host's effective config" if fwd.git else "not requested",
-            )
-        )
+        out.files.append(FileEntry(f"{out.home}/.gitconfig", text.encode(), 0o644, step="git"))
+    if fwd.git and text:
+        extra = " and the GitHub credential helper" if gh else ""
+        out.steps.append(_step("git", "success", f"~/.gitconfig from the host's config{extra}"))
+    elif text:
+        detail = "forward_git off; ~/.gitconfig written with only the GitHub credential helper"
+        out.steps.append(_step("git", "skipped", detail))
     else:
-        out.steps.append(
-            _step("git", "skipped", "not requested" if not fwd.git else "no git config on the host")
-        )
+        detail = "not requested" if not fwd.git else "no git config on the host"
+        out.steps.append(_step("git", "skipped", detail))
 
 
 def _plan_gh(out: Plan, fwd: Forward) -> None:
@@ -215,12 +263,11 @@ def _plan_gh(out: Plan, fwd: Forward) -> None:
         return
     out.secrets["GH_TOKEN"] = token
     out.labels[lb.FORWARDED_ENV] = ",".join(sorted(out.secrets))[:4000]
-    out.steps.append(_step("gh", "success", "GH_TOKEN in the secrets file; git uses it for github"))
+    detail = "GH_TOKEN in the secrets file; a ~/.gitconfig credential helper uses it for github"
+    out.steps.append(_step("gh", "success", detail))
 
 
 def _plan_ssh(out: Plan, fwd: Forward) -> None:
-    import os
-
     sock = os.environ.get("SSH_AUTH_SOCK")
     if not fwd.ssh:
         out.steps.append(_step("ssh", "skipped", "not requested (forward_ssh: true opts in)"))
@@ -234,7 +281,8 @@ def _plan_ssh(out: Plan, fwd: Forward) -> None:
     out.env["SSH_AUTH_SOCK"] = SSH_SOCKET
     known = Path.home() / ".ssh" / "known_hosts"
     if known.is_file():
-        out.files.append(FileEntry(f"{out.home}/.ssh/known_hosts", known.read_bytes(), 0o644))
+        entry = FileEntry(f"{out.home}/.ssh/known_hosts", known.read_bytes(), 0o644, step="ssh")
+        out.files.append(entry)
     out.steps.append(_step("ssh", "success", f"agent socket at {SSH_SOCKET}; no keys copied"))
 
 
@@ -242,7 +290,7 @@ def _plan_files(out: Plan, args: CreateInput, fwd: Forward) -> None:
     for rel, content in args.dotfiles_inline.items() if fwd.dotfiles else ():
         path = resolve_path(rel if rel.startswith("~") else f"~/{rel}", out.home, out.workdir)
         _inside(path, out.home, "dotfiles_inline")
-        out.files.append(FileEntry(path, content.encode(), 0o644))
+        out.files.append(FileEntry(path, content.encode(), 0o644, step="dotfiles"))
     for raw, content in args.config_files.items():
         path = resolve_path(raw, out.home, out.workdir)
         if path in ("/", out.home, out.workdir) or path.startswith(("/proc", "/sys", "/dev")):
@@ -251,18 +299,14 @@ def _plan_files(out: Plan, args: CreateInput, fwd: Forward) -> None:
                 hint="Give a file path such as ~/.config/app.toml or /etc/app.conf.",
                 field="config_files",
             )
-        out.files.append(FileEntry(path, content.encode(), 0o644))
-    if out.purpose is not None:
-        for folder in out.purpose.config_dirs:
-            _copy_host_dir(out, Path.home() / folder, f"{out.home}/{folder}")
-    n = len(args.config_files)
-    out.steps.append(
-        _step(
-            "config_files",
-            "success" if n else "skipped",
-            f"{n} file(s) written byte-exact" if n else "none given",
-        )
-    )
+        out.config_files.append(FileEntry(path, content.encode(), 0o644, step="config_files"))
+    if out.purpose is not None and out.purpose.config_dirs:
+        notes = [
+            copy_host_dir(out, Path.home() / folder, f"{out.home}/{folder}", f"~/{folder}")
+            for folder in out.purpose.config_dirs
+        ]
+        copied = any(f.step == "config_dirs" for f in out.files)
+        out.steps.append(_step("config_dirs", "success" if copied else "skipped", "; ".join(notes)))
 
 
 def _inside(path: str, root: str, field_name: str) -> None:
@@ -274,82 +318,58 @@ def _inside(path: str, root: str, field_name: str) -> None:
         )
 
 
-def _copy_host_dir(out: Plan, source: Path, target: str, limit: int = 5 * 2**20) -> None:
+def secret_looking(rel: str) -> bool:
+    """Tells whether any part of a relative path names a key, token or credentials file."""
+    parts = PurePosixPath(rel.lower()).parts
+    return any(fnmatch.fnmatch(part, pat) for part in parts for pat in SECRET_NAMES)
+
+
+def copy_host_dir(
+    out: Plan, source: Path, target: str, shown: str, limit: int = CONFIG_DIR_LIMIT
+) -> str:
+    """Plans copies of a host settings directory into HOME, leaving out secret-looking files.
+
+    Returns:
+        One line for the report: what was copied and what was left out, by name only.
+    """
     if not source.is_dir():
-        return
+        return f"{shown}: not on the host"
     total = 0
+    copied: list[str] = []
+    secret: list[str] = []
+    over: list[str] = []
+    links: list[str] = []
     for path in sorted(source.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+        rel = path.relative_to(source).as_posix()
+        if path.is_symlink():
+            links.append(rel)
+        elif not path.is_file():
+            continue
+        elif secret_looking(rel):
+            secret.append(rel)
+        elif total + path.stat().st_size > limit:
+            over.append(rel)
+        else:
             total += path.stat().st_size
-            if total > limit:
-                break
-            rel = path.relative_to(source).as_posix()
-            out.files.append(FileEntry(f"{target}/{rel}", path.read_bytes(), 0o600))
+            out.files.append(
+                FileEntry(f"{target}/{rel}", path.read_bytes(), 0o600, step="config_dirs")
+            )
+            copied.append(rel)
+    note = f"{shown}: copied {len(copied)} file(s) ({total} bytes)"
+    note += f": {_names(copied)}" if copied else ""
+    for label, names in (
+        ("left out as secret-looking", secret),
+        (f"left out over the {limit // 2**20} MB limit", over),
+        ("left out as symlinks", links),
+    ):
+        if names:
+            note += f"; {label}: {_names(names)}"
+    return note
 
 
-def before_start(ctx: Context, cid: str, p: Plan) -> None:
-    """Writes HOME, passwd entry, CA bundle, git config and files in one archive, before PID 1."""
-    if p.uid not in (None, 0):
-        passwd = _read_file(ctx, cid, "/etc/passwd")
-        if passwd is not None and not _has_uid(passwd, p.uid):
-            line = f"ct:x:{p.uid}:{p.gid}:containers-tool user:{p.home}:/bin/sh\n"
-            sep = b"" if passwd.endswith(b"\n") or not passwd else b"\n"
-            p.files.append(FileEntry("/etc/passwd", passwd + sep + line.encode(), 0o644, False))
-    if not p.files and p.uid in (None, 0):
-        return
-    ctx.runtime.put_archive(cid, "/", _archive(p))
-
-
-def _has_uid(passwd: bytes, uid: int | None) -> bool:
-    return any(line.split(b":")[2:3] == [str(uid).encode()] for line in passwd.splitlines())
-
-
-def _read_file(ctx: Context, cid: str, path: str) -> bytes | None:
-    try:
-        data = b"".join(ctx.runtime.get_archive(cid, path))
-    except Exception:  # noqa: BLE001 - an image without the file simply has none
-        return None
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        member = next((m for m in tar.getmembers() if m.isfile()), None)
-        handle = tar.extractfile(member) if member else None
-        return handle.read() if handle else None
-
-
-def _archive(p: Plan) -> bytes:
-    """One tar at /: files, and directories under HOME/workdir owned by the mapped user."""
-    buf = io.BytesIO()
-    dirs: set[str] = set()
-    own_roots = [p.home] if p.uid not in (None, 0) else []
-    now = int(time.time())
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-
-        def add_dir(path: str, owned: bool = True) -> None:
-            if path in dirs:
-                return
-            dirs.add(path)
-            info = tarfile.TarInfo(path.strip("/"))
-            info.type, info.mode = tarfile.DIRTYPE, 0o700 if path.endswith("/.ssh") else 0o755
-            info.uid, info.gid = (p.uid or 0, p.gid or 0) if owned else (0, 0)
-            info.mtime = now
-            tar.addfile(info)
-
-        if own_roots:
-            # Engines create a missing parent with the child's owner: say /home is root's.
-            add_dir(posixpath.dirname(p.home), owned=False)
-        for root in own_roots:
-            add_dir(root)
-        for entry in p.files:
-            for root in (p.home, p.workdir):
-                if entry.owned and p.uid not in (None, 0) and entry.path.startswith(root + "/"):
-                    parts = PurePosixPath(entry.path).relative_to(root).parts[:-1]
-                    for i in range(len(parts)):
-                        add_dir(posixpath.join(root, *parts[: i + 1]))
-            info = tarfile.TarInfo(entry.path.strip("/"))
-            info.size, info.mode, info.mtime = len(entry.content), entry.mode, now
-            if entry.owned:
-                info.uid, info.gid = p.uid or 0, p.gid or 0
-            tar.addfile(info, io.BytesIO(entry.content))
-    return buf.getvalue()
+def _names(names: Sequence[str], shown: int = 20) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 #: Sources the forwarded-secrets file, then runs the argv untouched ("$@": no re-quoting).
@@ -368,5 +388,9 @@ def wrap_argv(envfile: bool, argv: Sequence[str]) -> list[str]:
 
 
 def env_file(secrets: dict[str, str]) -> str:
-    """The secrets file: `export NAME='value'` lines, values shell-quoted."""
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(secrets.items()))
+    """The secrets file: `export NAME='value'` lines, values shell-quoted; bad names left out."""
+    return "".join(
+        f"export {k}={shlex.quote(v)}\n"
+        for k, v in sorted(secrets.items())
+        if cred.SHELL_NAME.match(k)
+    )

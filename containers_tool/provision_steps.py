@@ -6,7 +6,7 @@ import shlex
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.credentials import redact
+from containers_tool.credentials import redact, redact_url
 from containers_tool.models import CreateInput
 from containers_tool.provision import (
     DOTFILES_SCRIPTS,
@@ -16,7 +16,7 @@ from containers_tool.provision import (
     resolve_path,
     wrap_argv,
 )
-from containers_tool.provision_files import FileEntry, write_stdin
+from containers_tool.provision_files import FileEntry, under, write_late, write_stdin
 from containers_tool.runtime.base import ExecRequest, ExecResult
 
 STEP_TIMEOUT = 900.0
@@ -47,10 +47,14 @@ class Runner:
         )
         return self.ctx.runtime.exec_command(self.cid, req)
 
+    def shown(self, text: str) -> str:
+        """Returns `text` fit for the report: secret values and URL credentials redacted."""
+        return redact_url(redact(text, self.p.secrets.values()))
+
     def why(self, result: ExecResult) -> str:
         text = (result.stderr.text or result.stdout.text).strip().splitlines()
         last = text[-1] if text else ("timed out" if result.timed_out else "no output")
-        return redact(last[:300], self.p.secrets.values())
+        return self.shown(last[:300])
 
 
 def _step(step: str, status: str, detail: str) -> dict[str, object]:
@@ -59,6 +63,10 @@ def _step(step: str, status: str, detail: str) -> dict[str, object]:
 
 def after_start(ctx: Context, cid: str, p: Plan, args: CreateInput) -> list[dict[str, object]]:
     """Runs the command steps in order; failures are reported per step, never fatal.
+
+    The order: secrets file, files held back under mounts, git (when a step needs it),
+    dotfiles, repos, try_repo, config_files (after the clones they may sit in, and after the
+    dotfiles they must beat), setup_commands, then the purpose probe's result.
 
     Returns:
         The steps, in the order they ran.
@@ -72,29 +80,62 @@ def after_start(ctx: Context, cid: str, p: Plan, args: CreateInput) -> list[dict
         if failed is not None:
             why = redact(failed, p.secrets.values())
             steps.append(_step("env", "failed", f"secrets file not written: {why}"))
-    needs_git = bool(args.repos or args.repo_url or (args.dotfiles_repo and not args.dotfiles_skip))
+    failed_early = _write_deferred(run)
+    needs_git = bool(args.repos or args.repo_url or (args.dotfiles_repo and p.fwd.dotfiles))
     if needs_git:
         steps.append(_ensure_git(run))
-    steps.append(_dotfiles(run, p, args))
+    steps.append(_dotfiles(run, p, args, failed_early))
     steps.append(_repos(run, p, args))
     if args.repo_url:
         steps.append(_try_repo(run, p, args))
+    steps.append(_config_files(run))
     steps.append(_setup(run, args))
-    if p.purpose is not None and p.cache_used:
-        steps.append(_step("probe", "skipped", "passed when this cached image was built"))
-    elif p.purpose is not None:
-        # Each image build is proven once, in the first container made from it.
-        probe = run.sh(p.purpose.probe, workdir=p.workdir)
-        steps.append(
-            _step(
-                "probe",
-                "success" if probe.exit_code == 0 else "failed",
-                "purpose probe passed"
-                if probe.exit_code == 0
-                else f"exit {probe.exit_code}: {run.why(probe)}",
-            )
-        )
+    if p.probe is not None:
+        steps.append(p.probe)
     return steps
+
+
+def _write_deferred(run: Runner) -> dict[str, str]:
+    """Writes HOME's files that lie under a bind mount; marks their plan steps if one failed."""
+    p = run.p
+    if under(p.home, p.mount_targets) and not p.root:
+        run.sh(f"mkdir -p -- {shlex.quote(p.home)}")
+    if not p.deferred:
+        return {}
+    failed = _write(run, p.deferred)
+    for entry in p.deferred:
+        for step in p.steps:
+            if entry.path in failed and step["step"] == entry.step:
+                step["status"] = "failed"
+                step["detail"] = f"{entry.path} not written: {failed[entry.path]}"
+    return failed
+
+
+def _write(run: Runner, entries: list[FileEntry]) -> dict[str, str]:
+    p = run.p
+    failed = write_late(
+        run.ctx.runtime,
+        run.cid,
+        entries,
+        mounts=p.mount_targets,
+        owned_roots=[p.home, p.workdir],
+        uid=p.uid or 0,
+        gid=p.gid or 0,
+    )
+    return {k: redact(v, p.secrets.values()) for k, v in failed.items()}
+
+
+def _config_files(run: Runner) -> dict[str, object]:
+    entries = run.p.config_files
+    if not entries:
+        return _step("config_files", "skipped", "none given")
+    failed = _write(run, entries)
+    ok = len(entries) - len(failed)
+    status = "success" if not failed else ("partial" if ok else "failed")
+    detail = f"{ok}/{len(entries)} written byte-exact"
+    if failed:
+        detail += "; not written: " + "; ".join(f"{k}: {v}" for k, v in failed.items())
+    return _step("config_files", status, detail)
 
 
 def _ensure_git(run: Runner) -> dict[str, object]:
@@ -106,12 +147,20 @@ def _ensure_git(run: Runner) -> dict[str, object]:
     return _step("git_tool", "failed", f"git missing and not installable: {run.why(installed)}")
 
 
-def _dotfiles(run: Runner, p: Plan, args: CreateInput) -> dict[str, object]:
-    if args.dotfiles_skip or (p.purpose is not None and not p.purpose.forward.dotfiles):
-        return _step("dotfiles", "skipped", "dotfiles skipped")
+def _dotfiles(
+    run: Runner, p: Plan, args: CreateInput, failed_early: dict[str, str]
+) -> dict[str, object]:
+    if args.dotfiles_skip:
+        return _step("dotfiles", "skipped", "dotfiles_skip: true")
+    if not p.fwd.dotfiles:
+        return _step("dotfiles", "skipped", "none given")
     done: list[str] = []
-    if args.dotfiles_inline:
-        done.append(f"{len(args.dotfiles_inline)} inline file(s)")
+    inline = [f for f in p.files if f.step == "dotfiles"]
+    written = [f for f in inline if f.path not in failed_early]
+    if inline:
+        done.append(f"{len(written)}/{len(inline)} inline file(s) written")
+    if len(written) < len(inline):
+        return _step("dotfiles", "partial", "; ".join(done))
     if args.dotfiles_repo:
         target = f"{p.home}/.dotfiles"
         clone = run.sh(
@@ -151,12 +200,13 @@ def _repos(run: Runner, p: Plan, args: CreateInput) -> dict[str, object]:
             f"git clone {branch}-- {shlex.quote(repo.url)} {shlex.quote(path)}", workdir=p.workdir
         )
         if clone.exit_code != 0:
-            failures.append(f"{repo.url}: {run.why(clone)}")
+            failures.append(f"{run.shown(repo.url)}: {run.why(clone)}")
             continue
         if repo.install:
             inst = run.sh(repo.install, workdir=path)
             if inst.exit_code != 0:
-                failures.append(f"{repo.install!r} exit {inst.exit_code}: {run.why(inst)}")
+                shown = run.shown(repo.install)
+                failures.append(f"{shown!r} exit {inst.exit_code}: {run.why(inst)}")
                 continue
         ok += 1
     status = "success" if not failures else ("partial" if ok else "failed")
@@ -189,7 +239,7 @@ def _setup(run: Runner, args: CreateInput) -> dict[str, object]:
     for command in args.setup_commands:
         result = run.sh(command, workdir=run.p.workdir)
         if result.exit_code != 0:
-            shown = redact(command, run.p.secrets.values())
+            shown = run.shown(command)
             failures.append(f"{shown!r} exited {result.exit_code}: {run.why(result)}")
     ok = total - len(failures)
     status = "success" if not failures else ("partial" if ok else "failed")

@@ -81,10 +81,16 @@ class Settings(BaseSettings):
             YamlConfigSettingsSource(settings_cls, user_config_file()),
         )
 
-    def resolve_image(self, ref: str) -> str:
-        """Applies overrides, then the registry prefix, to a default image reference."""
+    def resolve_image(self, ref: str, *, prefix: bool = True) -> str:
+        """Applies overrides, then the registry prefix, to an image reference.
+
+        Args:
+            ref: The image reference.
+            prefix: False for an image the caller named explicitly: image_prefix is for the
+                default images (default_image, purposes), while image_overrides apply to all.
+        """
         if ref in self.image_overrides:
             return self.image_overrides[ref]
-        if self.image_prefix and not ref.startswith("localhost/"):
+        if prefix and self.image_prefix and not ref.startswith("localhost/"):
             return self.image_prefix.rstrip("/") + "/" + ref
         return ref

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from containers_tool import jobs, policy, provision, provision_steps
+from containers_tool import jobs, policy, provision, provision_home, provision_steps
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
@@ -139,7 +139,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     }
     # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
     prov = provision.plan(ctx, args, user or "", workdir)
-    image = settings.resolve_image(args.image) if args.image else prov.image
+    image = settings.resolve_image(args.image, prefix=False) if args.image else prov.image
     image = image or settings.resolve_image(settings.default_image)
     steps = list(prov.steps)
     if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
@@ -192,14 +192,15 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         undo.callback(ctx.runtime.remove_container, cid)
         for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
             ctx.runtime.connect_network(extra, cid, [])
+        provision_home.before_start(ctx, cid, prov)  # HOME, passwd, files before PID 1 starts
         mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
         skip = mounted or workdir in SYSTEM_DIRS
-        owned = None if skip else _owned_dir_tar(workdir, user or "")
+        owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
+        owned = None if skip else _owned_dir_tar(workdir, owner)
         if owned is not None:
             # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
             ctx.runtime.put_archive(cid, "/", owned)
             steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
-        provision.before_start(ctx, cid, prov)  # files in before PID 1 starts
         try:
             ctx.runtime.start_container(cid)
         except EngineError as exc:

@@ -294,8 +294,17 @@ class Runtime(Protocol):
         """Lists local images carrying all of `labels`."""
         ...
 
+    def tag_image(self, ref: str, new_ref: str) -> None:
+        """Gives a local image another reference (moved if another image had it).
+
+        Raises:
+            NotFoundError: No such image.
+        """
+        ...
+
     def remove_image(self, ref: str) -> None:
-        """Removes a local image by reference (never forced).
+        """Removes a local image by reference (never forced); a reference of an image that
+        has others only loses that tag.
 
         Raises:
             NotFoundError: No such image.

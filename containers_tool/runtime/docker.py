@@ -312,6 +312,12 @@ class DockerRuntime:
             for r in rows or []
         ]
 
+    def tag_image(self, ref: str, new_ref: str) -> None:
+        """See Runtime.tag_image."""
+        repo, _, tag = new_ref.rpartition(":")
+        with _engine_errors(f"Image {ref!r}"):
+            self._api.tag(ref, repo, tag, force=True)
+
     def remove_image(self, ref: str) -> None:
         """See Runtime.remove_image."""
         with _engine_errors(f"Image {ref!r}"):

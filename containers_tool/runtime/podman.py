@@ -357,6 +357,12 @@ class PodmanRuntime:
             if all((r.get("Labels") or {}).get(k) == v for k, v in labels.items())
         ]
 
+    def tag_image(self, ref: str, new_ref: str) -> None:
+        """See Runtime.tag_image."""
+        repo, _, tag = new_ref.rpartition(":")
+        with _engine_errors(f"Image {ref!r}"):
+            _check(self._api.post(f"/images/{ref}/tag", params={"repo": repo, "tag": tag}))
+
     def remove_image(self, ref: str) -> None:
         """See Runtime.remove_image."""
         with _engine_errors(f"Image {ref!r}"):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +100,14 @@ def wait_until(pred: Callable[[], bool], timeout: float = 10.0, interval: float 
             return True
         time.sleep(interval)
     return pred()
+
+
+def host_repo(path: Path, files: dict[str, str]) -> None:
+    """Makes a one-commit git repository on the host (mounted into containers to clone from)."""
+    path.mkdir()
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    for name, text in files.items():
+        (path / name).write_text(text, encoding="utf-8")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)

@@ -12,7 +12,7 @@ import pytest
 
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
-from tests.integration.conftest import BUSYBOX, unique
+from tests.integration.conftest import BUSYBOX, host_repo, unique
 
 pytestmark = pytest.mark.slow
 
@@ -294,18 +294,8 @@ def test_clean_purpose_forwards_nothing(tool, monkeypatch):
     tool.call("destroy", container=made["container"])
 
 
-def _host_repo(path, files):
-    path.mkdir()
-    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    for name, text in files.items():
-        (path / name).write_text(text, encoding="utf-8")
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], check=True)
-
-
 def test_repo_url_is_cloned_and_its_language_detected(tool, tmp_path):
-    _host_repo(tmp_path / "r", {"README": "x\n", "requirements.txt": ""})
+    host_repo(tmp_path / "r", {"README": "x\n", "requirements.txt": ""})
     made = tool.call(
         "create",
         purpose="t-pip",
@@ -322,7 +312,7 @@ def test_repo_url_is_cloned_and_its_language_detected(tool, tmp_path):
 
 
 def test_dotfiles_inline_repo_and_script_run_in_order(tool, tmp_path):
-    _host_repo(tmp_path / "dots", {"install.sh": 'echo from-repo > "$HOME/.from-repo"\n'})
+    host_repo(tmp_path / "dots", {"install.sh": 'echo from-repo > "$HOME/.from-repo"\n'})
     made = tool.call(
         "create",
         purpose="t-pip",

@@ -133,3 +133,91 @@ def test_extra_ca_detection_follows_env(tmp_path):
     bundle = tmp_path / "ca.pem"
     bundle.write_text("x", encoding="utf-8")
     assert cred.extra_ca_bundle({"SSL_CERT_FILE": str(bundle)}) == Path(bundle)
+
+
+def test_env_selection_forwards_only_shell_names_and_never_host_ca_paths():
+    env = {
+        "BASH_FUNC_myfn%%": "() {  echo hi\n}",
+        "SSL_CERT_FILE": "/etc/host.pem",
+        "REQUESTS_CA_BUNDLE": "/etc/host.pem",
+        "PIP_CERT": "/etc/host.pem",
+        "SSL_CERT_DIR": "/etc/ssl/certs",
+        "NODE_EXTRA_CA_CERTS": "/etc/host.pem",
+        "EDITOR": "vi",
+        "BAD-NAME_TOKEN": "t",
+    }
+    chosen, skipped = cred.choose_env("all", env)
+    assert chosen == {"EDITOR": "vi"}
+    assert any(s.startswith("BASH_FUNC_myfn%%") for s in skipped)
+    assert any(s.startswith("SSL_CERT_FILE") for s in skipped)
+    auto, auto_skipped = cred.choose_env("auto", env)
+    assert auto == {}
+    assert auto_skipped == ["BAD-NAME_TOKEN (not a shell variable name)"]
+    listed, _ = cred.choose_env(["EDITOR", "BASH_FUNC_myfn%%"], env)
+    assert listed == {"EDITOR": "vi"}
+    assert env_file({"OK": "1", "BASH_FUNC_f%%": "x"}) == "export OK=1\n"
+
+
+def test_forwarded_git_config_drops_signing_and_ssh_rewrites(tmp_path, monkeypatch):
+    inc = tmp_path / "inc.gitconfig"
+    inc.write_text("[user]\n\tname = Included Name\n", encoding="utf-8")
+    main = tmp_path / "main.gitconfig"
+    main.write_text(
+        f"[include]\n\tpath = {inc}\n"
+        "[user]\n\temail = a@b.c\n\tsigningkey = ABC123\n"
+        "[commit]\n\tgpgsign = true\n[tag]\n\tgpgsign = true\n[gpg]\n\tprogram = gpg2\n"
+        '[url "git@github.com:"]\n\tinsteadOf = https://github.com/\n'
+        '[url "https://mirror.example/"]\n\tinsteadOf = https://proxy.example/\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(main))
+    text = cred.git_config_text(ssh=False)
+    assert text is not None
+    assert 'name = "Included Name"' in text, "includes are resolved"
+    assert 'email = "a@b.c"' in text
+    for gone in ("signingkey", "gpgsign", "gpg2", "git@github.com:", "[include"):
+        assert gone not in text
+    assert '[url "https://mirror.example/"]' in text
+    with_ssh = cred.git_config_text(ssh=True)
+    assert with_ssh is not None
+    assert '[url "git@github.com:"]' in with_ssh
+
+
+def test_url_credentials_are_redacted():
+    text = "clone https://user:s3cret@github.com/x and https://ghp_abc@h/y and ftp://a:pw@c/d"
+    shown = cred.redact_url(text)
+    for secret in ("s3cret", "ghp_abc", "pw@"):
+        assert secret not in shown
+    assert "github.com/x" in shown
+    assert cred.redact_url("ssh://git@host/repo") == "ssh://git@host/repo"
+
+
+def test_secret_looking_config_dir_files_are_left_out():
+    from containers_tool.provision import secret_looking
+
+    for name in ("keys.yaml", "keys.env", "api.key", "my_token.txt", "credentials.json", ".env"):
+        assert secret_looking(name), name
+    assert secret_looking("secrets/anything.json")
+    for name in ("settings.yaml", "profiles/dev.md", "collections/x.json"):
+        assert not secret_looking(name), name
+
+
+def test_passwd_entry_of_an_existing_uid_gets_the_tool_home():
+    from containers_tool.provision_home import with_home
+
+    passwd = b"root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
+    rewritten = with_home(passwd, 1000, 1000, "/home/ct")
+    assert b"node:x:1000:1000::/home/ct:/bin/sh\n" in rewritten
+    assert rewritten.startswith(b"root:x:0:0:root:/root:/bin/sh\n")
+    added = with_home(b"root:x:0:0:root:/root:/bin/sh\n", 1234, 1234, "/home/ct")
+    assert added.endswith(b"ct:x:1234:1234:containers-tool user:/home/ct:/bin/sh\n")
+    assert with_home(rewritten, 1000, 1000, "/home/ct") == rewritten
+
+
+def test_explicit_images_take_overrides_but_not_the_default_image_prefix():
+    settings = Settings(
+        image_prefix="mirror.example", image_overrides={"python:3.12-slim": "local/py"}
+    )
+    assert settings.resolve_image("alpine:3") == "mirror.example/alpine:3"
+    assert settings.resolve_image("alpine:3", prefix=False) == "alpine:3"
+    assert settings.resolve_image("python:3.12-slim", prefix=False) == "local/py"
