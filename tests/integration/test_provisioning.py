@@ -114,7 +114,7 @@ def test_a_failing_probe_is_build_failed_and_never_cached(tool, tmp_path, engine
     before = {t for i in runtime.list_images(wanted) for t in i.tags}
     first = bad.call("create", purpose="t-badprobe")
     assert (first["error"]["code"], first["error"]["field"]) == ("build_failed", "purpose")
-    assert "probe-said-no" in first["error"]["hint"]
+    assert "probe-said-no" in first["error"]["hint"], first["error"]
     left = {t for i in runtime.list_images(wanted) for t in i.tags}
     assert left <= before, "no tag of an unproven image remains"
     with ThreadPoolExecutor(2) as pool:
