@@ -56,7 +56,7 @@ def test_cache_clear_refuses_while_in_use_then_removes(tool, raw):
     made = tool.call("create", purpose="t-cache")
     tag = made["image"]
     busy = tool.call("cache_clear", purpose="t-cache")
-    assert busy["error"]["code"] == "conflict"
+    assert busy["error"]["code"] == "conflict", busy
     assert made["container"] in busy["error"]["message"]
     assert raw.images.get(tag)
     tool.call("destroy", container=made["container"])
