@@ -310,3 +310,27 @@ def test_config_dirs_copy_settings_but_not_keys_and_say_so(tool, tmp_path, engin
     assert ran["stdout"] == "model: x\n0\n"
     conf_tool.call("destroy", container=made["container"])
     conf_tool.call("cache_clear", purpose="t-conf")
+
+
+def test_home_on_a_bind_mount_gets_its_files_from_the_mapped_user(tool, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o777)
+    before = _owner_mode(home)
+    made = tool.call(
+        "create",
+        image=BUSYBOX,
+        user="1000:1000",
+        mounts=[{"source": str(home), "target": "/home/ct"}],
+        dotfiles_inline={".config/app/rc": "inline\n"},
+        config_files={"~/.explicit": "explicit"},
+    )
+    assert made["ok"], made
+    assert _owner_mode(home) == before, "the host directory kept its owner and mode"
+    assert (home / ".config" / "app" / "rc").read_bytes() == b"inline\n"
+    assert (home / ".explicit").read_bytes() == b"explicit"
+    assert (home / ".config" / "app" / "rc").stat().st_uid == 1000
+    steps = _steps(made)
+    assert steps["dotfiles"]["detail"] == "1/1 inline file(s) written", steps["dotfiles"]
+    assert steps["config_files"]["status"] == "success", steps["config_files"]
+    tool.call("destroy", container=made["container"])
