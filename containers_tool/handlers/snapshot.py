@@ -2,7 +2,8 @@
 
 A snapshot is a local image `localhost/containers-tool/snapshots:<name>` labelled by the tool;
 the image store is its only record. Env values set at create (forwarded secrets among them)
-never reach the image: each is blanked, or reset to the source image's own value.
+never reach the image: each is blanked, or reset to the source image's own value. Neither do the
+source's tool labels, nor the tool's tmpfs (env file, job output).
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
         lb.WORKDIR: info.workdir or ref.workdir,
         STRIPPED_ENV: ",".join(sorted(stripped)),
     }
-    image_id = ctx.runtime.commit_container(ref.id, target, labels=labels, env=env)
+    # The source's own tool labels (session, persistent, envfile, compose project, ...) would
+    # pass to every restored container and misdescribe it: only the snapshot's are kept.
+    stale = {k for k in info.labels if k.startswith(lb.PREFIX) and k not in labels}
+    image_id = ctx.runtime.commit_container(
+        ref.id, target, labels=labels, env=env, drop_labels=stale
+    )
     return {
         "snapshot": args.name,
         "image": target,

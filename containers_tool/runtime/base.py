@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -320,8 +320,11 @@ class Runtime(Protocol):
         labels: Mapping[str, str],
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
+        drop_labels: Collection[str] = (),
     ) -> str:
         """Saves a container's filesystem as image `ref` and returns the image id.
+
+        Mounts (tmpfs, volumes, binds) are not part of it.
 
         Args:
             container: The container to commit (paused while it is copied).
@@ -329,6 +332,7 @@ class Runtime(Protocol):
             labels: Labels added to the image.
             env: Variables whose value in the image config is replaced (e.g. blanked secrets).
             command: The image's new CMD; None keeps the container's.
+            drop_labels: Container labels the image does not inherit.
 
         Raises:
             NotFoundError: No such container.

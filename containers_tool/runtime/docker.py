@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from containers_tool.runtime.base import (
     ShellChannel,
     VolumeInfo,
 )
+from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
@@ -129,38 +129,6 @@ def _close(sock: Any) -> None:
         if part is not None:
             with contextlib.suppress(OSError):
                 part.close()
-
-
-def _quote(value: str) -> str:
-    """Quotes a value for a Dockerfile instruction given to commit as a change."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _config_changes(
-    config: Mapping[str, Any],
-    labels: Mapping[str, str],
-    env: Mapping[str, str],
-    command: Sequence[str] | None,
-) -> list[str]:
-    """Dockerfile changes that rebuild a container's config on an imported image."""
-    envs = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
-    envs.update(env)
-    changes = [f"ENV {k}={_quote(v)}" for k, v in envs.items()]
-    all_labels = {**(config.get("Labels") or {}), **labels}
-    changes += [f"LABEL {_quote(k)}={_quote(v)}" for k, v in all_labels.items()]
-    cmd = list(command) if command is not None else config.get("Cmd")
-    if cmd:
-        changes.append(f"CMD {json.dumps(cmd)}")
-    if config.get("Entrypoint"):
-        changes.append(f"ENTRYPOINT {json.dumps(config['Entrypoint'])}")
-    if config.get("WorkingDir"):
-        changes.append(f"WORKDIR {config['WorkingDir']}")
-    if config.get("User"):
-        changes.append(f"USER {config['User']}")
-    changes += [f"EXPOSE {port}" for port in config.get("ExposedPorts") or {}]
-    if config.get("StopSignal"):
-        changes.append(f"STOPSIGNAL {config['StopSignal']}")
-    return changes
 
 
 class DockerRuntime:
@@ -331,14 +299,16 @@ class DockerRuntime:
         labels: Mapping[str, str],
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
+        drop_labels: Collection[str] = (),
     ) -> str:
         """See Runtime.commit_container."""
         repo, _, tag = ref.rpartition(":")
         with _engine_errors(f"Container {container!r}"):
-            # Not /commit: Docker copies the container's config, env values included, into
-            # the image's container_config. Export and import leave no such copy.
+            # Not /commit: Docker copies the container's config, env values and labels
+            # included, into the image. Export and import leave no such copy.
             config = self._api.inspect_container(container).get("Config") or {}
-            changes = _config_changes(config, labels, env, command)
+            entrypoint = config.get("Entrypoint")
+            changes = config_changes(config, entrypoint, labels, env, command, drop_labels)
             self._api.pause(container)
             try:
                 tar = self._api.export(container, chunk_size=1024 * 1024)

@@ -11,7 +11,7 @@ import tarfile
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from containers_tool.runtime.base import (
     ShellChannel,
     VolumeInfo,
 )
+from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
@@ -156,11 +157,6 @@ def _shutdown(sock: socket.socket | None) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-
-
-def _quote(value: str) -> str:
-    """Quotes a value for a Dockerfile instruction given to commit as a change."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class PodmanRuntime:
@@ -376,18 +372,38 @@ class PodmanRuntime:
         labels: Mapping[str, str],
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
+        drop_labels: Collection[str] = (),
     ) -> str:
         """See Runtime.commit_container."""
-        repo, _, tag = ref.rpartition(":")
-        changes = [f"LABEL {_quote(k)}={_quote(v)}" for k, v in labels.items()]
-        changes += [f"ENV {k}={_quote(v)}" for k, v in env.items()]
-        if command is not None:
-            changes.append(f"CMD {json.dumps(list(command))}")
-        with _engine_errors(f"Container {container!r}"):
-            params = {"container": container, "repo": repo, "tag": tag, "changes": changes}
-            params["pause"] = "true"
-            created = _check(self._api.post("/commit", params=params)).json()
-        return str(created["Id"])
+        subject = f"Container {container!r}"
+        with _engine_errors(subject):
+            data = _check(self._api.get(f"/containers/{container}/json")).json()
+            config = data.get("Config") or {}
+            # Podman 4 reports the entrypoint as one string; the image's is a list, and the
+            # tool never overrides it.
+            image = _check(self._api.get(f"/images/{data.get('Image', '')}/json")).json()
+            entrypoint = (image.get("Config") or {}).get("Entrypoint")
+            changes = config_changes(config, entrypoint, labels, env, command, drop_labels)
+            # Not /commit: it copies every container label into the image, and no change can
+            # remove one. Export and import give the image exactly the config built here.
+            _check(self._api.post(f"/containers/{container}/pause"))
+            try:
+                exported = _check(self._api.get(f"/containers/{container}/export", stream=True))
+                try:
+                    created = _check(
+                        self._api.post(
+                            "/images/import",
+                            params={"reference": ref, "changes": changes},
+                            data=exported.iter_content(1024 * 1024),
+                            headers={"Content-Type": "application/x-tar"},
+                            timeout=600,  # a big filesystem takes a while to store
+                        )
+                    ).json()
+                finally:
+                    exported.close()
+            finally:
+                _check(self._api.post(f"/containers/{container}/unpause"))
+        return str(created.get("Id") or created.get("id") or "")
 
     def container_logs(
         self, container: str, *, tail: int | None, since_s: float | None, limit: int

@@ -136,3 +136,48 @@ def test_snapshot_carries_no_secret_printed_by_a_job(tool, raw, monkeypatch, tmp
             tool.call("destroy", container=restored["container"])
         tool.call("destroy", container=src)
         tool.call("delete_snapshot", snapshot=name)
+
+
+SNAPSHOT_KEYS = {"managed-by", "snapshot", "snapshot-of", "created", "workdir", "stripped-env"}
+
+
+def test_a_restored_container_has_its_own_labels_not_its_sources(tool, raw, monkeypatch):
+    var = f"CT_TEST_TOKEN_{secrets.token_hex(3).upper()}"
+    monkeypatch.setenv(var, "forwarded")
+    other_session = f"other-{secrets.token_hex(4)}"
+    made = tool.call(
+        "create",
+        image=BUSYBOX,
+        name=unique("lblsrc"),
+        persistent=True,
+        session_id=other_session,
+        env_passthrough=[var],
+        labels={"app.role": "db"},
+    )
+    assert made["ok"], made
+    src = made["container"]
+    name = _snap_name()
+    restored = None
+    try:
+        snap = tool.call("snapshot", container=src, name=name)
+        assert snap["ok"], snap
+        image_labels = raw.images.get(snap["image"]).labels
+        tool_keys = {k.removeprefix("io.containers-tool.") for k in image_labels}
+        assert tool_keys - {"app.role"} <= SNAPSHOT_KEYS
+        assert image_labels["app.role"] == "db"
+        restored = tool.call("restore", snapshot=name, name=unique("lbldst"))
+        assert restored["ok"], restored
+        status = tool.call("status", container=restored["container"])
+        assert (status["persistent"], status["session_id"]) == (False, tool.session_id)
+        assert status["labels"] == {"app.role": "db"}
+        labels = raw.containers.get(restored["container"]).labels
+        assert not {"envfile", "forwarded-env"} & {
+            k.removeprefix("io.containers-tool.") for k in labels
+        }
+        ran = tool.call("exec", container=restored["container"], command="echo ok")
+        assert ran["stdout"] == "ok\n"
+    finally:
+        if restored and restored.get("ok"):
+            tool.call("destroy", container=restored["container"])
+        tool.call("destroy", container=src)
+        tool.call("delete_snapshot", snapshot=name)
