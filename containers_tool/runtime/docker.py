@@ -361,7 +361,7 @@ class DockerRuntime:
             return collect(
                 req,
                 read_frames(lambda n: socket_read(sock, n)),
-                kill=lambda: self._kill_marked(container, marker),
+                kill=lambda: self._kill_marked(container, marker, req.user),
                 abort=lambda: _shutdown(sock),
                 close=lambda: _close(sock),
                 inspect=lambda: self._api.exec_inspect(exec_id),
@@ -406,13 +406,14 @@ class DockerRuntime:
             raw,
             b"",
             inspect=inspect,
-            kill=lambda: self._kill_marked(container, marker),
+            kill=lambda: self._kill_marked(container, marker, user),
             release=lambda: _close(sock),
         )
 
-    def _kill_marked(self, container: str, marker: str) -> None:
+    def _kill_marked(self, container: str, marker: str, user: str | None) -> None:
+        # As the command's own user (see streams.KILL_SCRIPT): root may lack CAP_KILL.
         with _engine_errors(f"Container {container!r}"):
-            kill_id = self._api.exec_create(container, kill_argv(marker), user="0")["Id"]
+            kill_id = self._api.exec_create(container, kill_argv(marker), user=user or "")["Id"]
             self._api.exec_start(kill_id)
 
     def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:

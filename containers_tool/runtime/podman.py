@@ -459,7 +459,7 @@ class PodmanRuntime:
             return collect(
                 req,
                 read_frames(response.raw.read),
-                kill=lambda: self._kill_marked(container, marker),
+                kill=lambda: self._kill_marked(container, marker, req.user),
                 abort=lambda: _shutdown(sock),
                 close=response.close,
                 inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
@@ -502,7 +502,7 @@ class PodmanRuntime:
             sock,
             pending,
             inspect=inspect,
-            kill=lambda: self._kill_marked(container, marker),
+            kill=lambda: self._kill_marked(container, marker, user),
             release=sock.close,
         )
 
@@ -560,8 +560,11 @@ class PodmanRuntime:
             f"Podman answered {code} to an exec start: {text}", hint="Call preflight."
         )
 
-    def _kill_marked(self, container: str, marker: str) -> None:
-        body = {"Cmd": kill_argv(marker), "User": "0", "AttachStdout": True, "AttachStderr": True}
+    def _kill_marked(self, container: str, marker: str, user: str | None) -> None:
+        # As the command's own user (see streams.KILL_SCRIPT): root may lack CAP_KILL.
+        body: dict[str, Any] = {"Cmd": kill_argv(marker), "AttachStdout": True}
+        if user:
+            body["User"] = user
         with _engine_errors(f"Container {container!r}"):
             exec_id = _check(
                 self._api.post(f"/containers/{container}/exec", data=json.dumps(body))

@@ -55,7 +55,11 @@ reap() {
 }
 """
 
-#: Kills the process tree of the exec or shell tagged with the marker given as $1 (runs as root).
+#: Kills the process tree of the exec or shell tagged with the marker given as $1. It runs as the
+#: command's own user, not as root: a root exec holds no capabilities on Docker when the container
+#: has a non-root user and no-new-privileges, so it could neither read that user's environ (no
+#: CAP_SYS_PTRACE) nor signal its processes (no CAP_KILL). The same uid may do both, and with
+#: no-new-privileges no process of a non-root command can have become another user.
 KILL_SCRIPT = TREE_FUNCTIONS + 'reap "$1"; exit 0\n'
 
 STDOUT, STDERR = 1, 2

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from containers_tool import ContainersTool, acontainers
+from tests.integration.conftest import BUSYBOX, wait_until
 
 
 def test_exit_code_and_separate_streams(tool, box):
@@ -35,19 +36,37 @@ def test_env_and_workdir(tool, box):
     assert result["stdout"] == "x y\n/tmp\n"
 
 
+#: Children, grandchildren, and one that leaves the process group and clears its environment.
+TREE = "sh -c 'sleep 300 & sleep 301 & wait' & setsid env -i sleep 302 & wait; echo never"
+
+
 def test_timeout_kills_the_process_tree_inside_the_container(tool, box):
-    result = tool.call(
-        "exec",
-        container=box,
-        # The last one leaves the process group and clears its environment (the marker).
-        command="sh -c 'sleep 300 & sleep 301 & wait' & setsid env -i sleep 302 & wait; echo never",
-        timeout=1,
-    )
+    result = tool.call("exec", container=box, command=TREE, timeout=1)
     assert result["timed_out"] is True
     assert result["exit_code"] is None
     assert "timeout" in result["hint"]
     left = tool.call("exec", container=box, command="ps -o args | grep -c '^sleep 30[012]' || true")
     assert left["stdout"].strip() == "0"
+
+
+def test_timeout_kills_the_process_tree_of_a_non_root_command(tool):
+    # The kill runs as root without CAP_SYS_PTRACE: it cannot read another uid's environment,
+    # so the tree must be findable without it. (As root on the host, execs run as root and the
+    # default tests cannot see this.)
+    made = tool.call("create", image=BUSYBOX, user="1000:1000")
+    name = made["container"]
+    try:
+        result = tool.call("exec", container=name, command=TREE, timeout=1)
+        assert (result["timed_out"], result["exit_code"]) == (True, None)
+        assert "may still be running" not in result["hint"]
+
+        def tree_left() -> list[str]:
+            ps = tool.call("exec", container=name, command=["ps", "-o", "user,args"], as_root=True)
+            return [line for line in ps["stdout"].splitlines() if "sleep 30" in line]
+
+        assert wait_until(lambda: not tree_left(), timeout=5), tree_left()
+    finally:
+        tool.call("destroy", container=name)
 
 
 def test_large_output_is_bounded_with_totals(tool, box):
