@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from tests.integration.conftest import BUSYBOX, unique
 
@@ -70,6 +71,17 @@ def test_long_poll_returns_the_exit_in_one_call(tool, box):
     job = _start(tool, box, "sleep 1; exit 7")
     polled = tool.call("exec_poll", container=box, job_id=job, wait=30)
     assert (polled["running"], polled["exit_code"]) == (False, 7)
+
+
+def test_long_poll_returns_when_the_exit_arrives_not_when_wait_ends(tool, box):
+    # A correctness bound, not a performance figure: the poll ends with the job (after ~1 s),
+    # far before its wait of 10 s; 3 s leaves room for a loaded machine.
+    job = _start(tool, box, "sleep 1; exit 3")
+    start = time.monotonic()
+    polled = tool.call("exec_poll", container=box, job_id=job, wait=10)
+    elapsed = time.monotonic() - start
+    assert (polled["running"], polled["exit_code"], polled["state"]) == (False, 3, "exited")
+    assert elapsed < 3.0, f"the poll took {elapsed:.2f}s for a job of 1 s (wait=10)"
 
 
 def test_cancel_kills_the_whole_process_tree(tool, box):
