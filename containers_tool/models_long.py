@@ -66,9 +66,15 @@ class LogsInput(ContainerInput):
     """Returns the container's own output (its main command's stdout/stderr), bounded."""
 
     tail: int | None = Field(
-        200, ge=1, le=100_000, description="Lines from the end to return; default 200."
+        200,
+        ge=1,
+        le=100_000,
+        description="Lines from the end of the output (both streams together) to return; "
+        "default 200, null for all (still bounded by max_output).",
     )
-    since: float | None = Field(None, ge=0, description="Only lines from the last `since` seconds.")
+    since: float | None = Field(
+        None, ge=0, description="Only lines from the last `since` seconds (0: none)."
+    )
     max_output: int | None = Field(
         None, ge=256, le=1_000_000, description="Bytes kept per stream (head+tail); default 16000."
     )

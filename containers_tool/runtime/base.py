@@ -342,7 +342,10 @@ class Runtime(Protocol):
     def container_logs(
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
     ) -> ContainerLogs:
-        """Returns the last `tail` lines (of the last `since_s` seconds) of each stream.
+        """Returns the last `tail` lines of the merged output (of the last `since_s` seconds).
+
+        Both streams are read in one request and kept as head and tail of `limit` bytes each,
+        so a long log never sits in memory whole. `since_s=0` returns nothing.
 
         Raises:
             NotFoundError: No such container.

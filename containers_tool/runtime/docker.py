@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -17,7 +16,6 @@ import requests.exceptions
 import urllib3.exceptions
 from docker.utils.socket import read as socket_read
 
-from containers_tool.envelope import HeadTail
 from containers_tool.errors import (
     ConflictError,
     EngineError,
@@ -45,9 +43,11 @@ from containers_tool.runtime.streams import (
     build_failed,
     collect,
     kill_argv,
+    log_params,
     new_marker,
     plain,
     read_frames,
+    read_logs,
     stream_timeout,
 )
 from containers_tool.runtime.transport import transport_error
@@ -324,19 +324,20 @@ class DockerRuntime:
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
     ) -> ContainerLogs:
         """See Runtime.container_logs."""
-        out, err = HeadTail(limit), HeadTail(limit)
-        since = int(time.time() - since_s) if since_s is not None else None
+        ctr = urllib.parse.quote(container, safe="")
+        # Not the SDK's logs(): it reads both streams as one (or one per call, each with its
+        # own tail), and without stream=True it holds the whole log in memory.
+        url = f"{self._api.base_url}/v{self._api.api_version}/containers/{ctr}/logs"
         with _engine_errors(f"Container {container!r}"):
-            for stream, sink in ((True, out), (False, err)):
-                data = self._api.logs(
-                    container,
-                    stdout=stream,
-                    stderr=not stream,
-                    tail=tail if tail is not None else "all",
-                    since=since,
-                )
-                sink.add(data if isinstance(data, bytes) else b"".join(data))
-        return ContainerLogs(out.result(), err.result())
+            response = self._api.get(url, params=log_params(tail, since_s), stream=True)
+            try:
+                try:
+                    response.raise_for_status()
+                except requests.exceptions.HTTPError as exc:
+                    docker.errors.create_api_error_from_http_exception(exc)
+                return read_logs(read_frames(response.raw.read), limit)
+            finally:
+                response.close()
 
     def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
         """See Runtime.exec_command."""

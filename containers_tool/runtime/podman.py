@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import tarfile
-import time
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -20,7 +19,6 @@ import podman.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from containers_tool.envelope import HeadTail
 from containers_tool.errors import (
     ConflictError,
     EngineError,
@@ -45,13 +43,14 @@ from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
-    STDERR,
     build_failed,
     collect,
     kill_argv,
+    log_params,
     new_marker,
     plain,
     read_frames,
+    read_logs,
     stream_timeout,
 )
 from containers_tool.runtime.transport import transport_error
@@ -409,22 +408,18 @@ class PodmanRuntime:
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
     ) -> ContainerLogs:
         """See Runtime.container_logs."""
-        out, err = HeadTail(limit), HeadTail(limit)
-        since = int(time.time() - since_s) if since_s is not None else None
         with _engine_errors(f"Container {container!r}"):
-            params: dict[str, str] = {"stdout": "true", "stderr": "true"}
-            params["tail"] = str(tail) if tail is not None else "all"
-            if since is not None:
-                params["since"] = str(since)
             response = _check(
-                self._api.get(f"/containers/{container}/logs", params=params, stream=True)
+                self._api.get(
+                    f"/containers/{container}/logs",
+                    params=log_params(tail, since_s),
+                    stream=True,
+                )
             )
             try:
-                for stream, data in read_frames(response.raw.read):
-                    (err if stream == STDERR else out).add(data)
+                return read_logs(read_frames(response.raw.read), limit)
             finally:
                 response.close()
-        return ContainerLogs(out.result(), err.result())
 
     def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
         """See Runtime.exec_command."""

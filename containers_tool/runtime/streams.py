@@ -12,7 +12,7 @@ from typing import Any
 
 from containers_tool.envelope import HeadTail
 from containers_tool.errors import BuildFailedError, ToolError
-from containers_tool.runtime.base import ExecRequest, ExecResult
+from containers_tool.runtime.base import ContainerLogs, ExecRequest, ExecResult
 
 #: Every exec carries this variable with a unique value; its process tree inherits it, so a
 #: timeout can find the tree from inside the container (and, from it, children that cleared it).
@@ -216,6 +216,26 @@ def _exit_code(inspect: Callable[[], Mapping[str, Any]]) -> int | None:
             return int(code) if code is not None else None
         time.sleep(0.01)
     return None
+
+
+def log_params(tail: int | None, since_s: float | None) -> dict[str, str]:
+    """Returns the query of a logs request, the same on both engines.
+
+    Both streams come in one request, so `tail` counts lines of the merged output (Docker
+    applies it per request); `since` is a fractional epoch time, so `since_s=0` means nothing.
+    """
+    params = {"stdout": "true", "stderr": "true", "tail": "all" if tail is None else str(tail)}
+    if since_s is not None:
+        params["since"] = f"{time.time() - since_s:.6f}"
+    return params
+
+
+def read_logs(frames: Iterator[tuple[int, bytes]], limit: int) -> ContainerLogs:
+    """Drains a logs stream into head and tail of each stream: memory stays bounded."""
+    out, err = HeadTail(limit), HeadTail(limit)
+    for stream, data in frames:
+        (err if stream == STDERR else out).add(data)
+    return ContainerLogs(out.result(), err.result())
 
 
 def read_frames(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:

@@ -12,6 +12,14 @@ from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
 UID_CMD = ["sh", "-c", "id -u; exec sleep infinity"]
+# Pauses keep the order of the lines across the two streams deterministic.
+LOG_CMD = [
+    "sh",
+    "-c",
+    "echo o1; echo e1 >&2; sleep 0.3; echo o2; sleep 0.3; echo e2 >&2; "
+    "sleep 0.3; echo done; exec sleep infinity",
+]
+SEQ_CMD = ["sh", "-c", "seq 1 30000; sleep 0.5; echo done >&2; exec sleep infinity"]
 LATE_FAILING_CMD = ["sh", "-c", "echo starting; sleep 0.6; echo dying >&2; exit 5"]
 FAILING_CMD = ["sh", "-c", "echo about to fail; echo boom >&2; exit 4"]
 
@@ -191,3 +199,55 @@ def test_settle_seconds_is_bounded_and_only_for_services(tool):
     )
     assert too_long["error"]["code"] == "invalid_input"
     assert too_long["error"]["field"] == "settle_seconds"
+
+
+@pytest.fixture
+def logging_service(tool):
+    """A running service whose own command printed o1, e1, o2, e2, done (stdout/stderr)."""
+    ref = _image_with_cmd(tool, LOG_CMD)
+    made = tool.call("create", image=ref, name=unique("svc-log"), keep_command=True)
+    assert made["ok"], made
+    name = made["container"]
+    assert wait_until(lambda: "done" in tool.call("logs", container=name)["stdout"])
+    yield name
+    tool.call("destroy", container=name)
+    tool.context.runtime.remove_image(ref)
+
+
+def test_logs_tail_counts_lines_of_both_streams_together(tool, logging_service):
+    def streams(**fields):
+        got = tool.call("logs", container=logging_service, **fields)
+        assert got["ok"], got
+        return got["stdout"], got["stderr"]
+
+    assert streams() == ("o1\no2\ndone\n", "e1\ne2\n")
+    assert streams(tail=None) == ("o1\no2\ndone\n", "e1\ne2\n")
+    assert streams(tail=1) == ("done\n", "")
+    assert streams(tail=2) == ("done\n", "e2\n")
+    assert streams(tail=3) == ("o2\ndone\n", "e2\n")
+
+
+def test_logs_since_is_the_same_on_both_engines(tool, logging_service):
+    assert tool.call("logs", container=logging_service, since=0)["stdout_bytes"] == 0
+    assert tool.call("logs", container=logging_service, since=0)["stderr_bytes"] == 0
+    recent = tool.call("logs", container=logging_service, since=3600)
+    assert (recent["stdout"], recent["stderr"]) == ("o1\no2\ndone\n", "e1\ne2\n")
+
+
+def test_logs_are_bounded_in_bytes_with_the_total(tool):
+    ref = _image_with_cmd(tool, SEQ_CMD)
+    made = tool.call("create", image=ref, name=unique("svc-seq"), keep_command=True)
+    name = made["container"]
+    total = len("".join(f"{i}\n" for i in range(1, 30001)))
+    try:
+        assert wait_until(lambda: tool.call("logs", container=name)["stderr"] == "done\n")
+        got = tool.call("logs", container=name, tail=None, max_output=1000)
+        assert (got["truncated"], got["stdout_bytes"], got["stderr"]) == (True, total, "done\n")
+        assert got["stdout"].startswith("1\n2\n3\n")
+        assert got["stdout"].endswith("29999\n30000\n")
+        assert len(got["stdout"]) < 1100
+        last = tool.call("logs", container=name, tail=2)
+        assert (last["stdout"], last["stderr"], last["truncated"]) == ("30000\n", "done\n", False)
+    finally:
+        tool.call("destroy", container=name)
+        tool.context.runtime.remove_image(ref)
