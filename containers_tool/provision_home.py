@@ -35,11 +35,12 @@ def before_start(ctx: Context, cid: str, p: Plan) -> None:
     try:
         passwd = read_file(ctx, cid, "/etc/passwd")
     except EngineError as exc:
-        if name.isdigit():
+        if name.isdigit() and (not group or group.isdigit()):
             raise
-        # Podman resolves the container's user to read its files: an unknown name fails here.
+        # Podman resolves the container's user (and group) to read its files: an unknown name
+        # fails here. Its message quotes the container's id, not a name the caller knows.
         raise InvalidInputError(
-            f"User {name!r} could not be resolved in the image: {exc.message}",
+            f"User {p.user!r} names a user or group that the image does not define.",
             hint='Pass a numeric uid:gid such as "1000:1000", or a user the image defines.',
             field="user",
         ) from exc
