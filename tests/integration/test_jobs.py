@@ -200,3 +200,20 @@ def test_cancel_leaves_other_jobs_and_the_container_alone(tool, box):
     )
     assert tool.call("exec_poll", container=box, job_id=other)["state"] == "running"
     tool.call("exec_cancel", container=box, job_id=other)
+
+
+def test_cancel_in_a_non_root_container_ends_jobs_of_either_user(tool):
+    name = tool.call("create", image=BUSYBOX, name=unique("jobs-cancel"), user="1000:1000")[
+        "container"
+    ]
+    try:
+        mine = _start(tool, name, "setsid env -i sleep 321 & sleep 322 & echo up; wait")
+        root = _start(tool, name, "sleep 323 & echo up; wait", as_root=True)
+        for job in (mine, root):
+            assert tool.call("exec_poll", container=name, job_id=job, wait=10)["output"] == "up\n"
+            cancelled = tool.call("exec_cancel", container=name, job_id=job)
+            assert (cancelled["ok"], cancelled["cancelled"]) == (True, True), cancelled
+        procs = tool.call("exec", container=name, command=PROCS)["stdout"]
+        assert "sleep 32" not in procs
+    finally:
+        tool.call("destroy", container=name)
