@@ -19,7 +19,7 @@ def entrypoint_image(raw, tmp_path):
     """A tiny image whose ENTRYPOINT would swallow the keep-alive command as its arguments."""
     tag = f"localhost/containers-tool-test/entrypoint:{secrets.token_hex(4)}"
     (tmp_path / "Dockerfile").write_text(f'FROM {BUSYBOX}\nENTRYPOINT ["echo"]\n', encoding="utf-8")
-    raw.images.build(path=str(tmp_path), dockerfile="Dockerfile", tag=tag)
+    raw.images.build(path=str(tmp_path), dockerfile="Dockerfile", tag=tag, rm=True, forcerm=True)
     yield tag
     raw.images.remove(tag, force=True)
 
