@@ -68,6 +68,8 @@ echo "$(cat "$d/pid") $d"
 
 # $1 job id, $2 offset, $3 ticks to wait for news, $4 byte limit of the output returned.
 # stdout: the output's head; stderr: one META line, then the output's tail when it was cut.
+# While the job runs, the answer ends before a UTF-8 character still being written ($z): the
+# next poll starts at its first byte instead of in its middle.
 POLL_SCRIPT = f"""
 {_BASE}; d="$b/$1"; o=$2; t=$3; lim=$4
 [ -d "$d" ] || {{ echo "META missing" >&2; exit 3; }}
@@ -77,13 +79,21 @@ while [ ! -e "$d/exit" ] && [ $i -lt $t ] && [ -d "/proc/$w" ] \\
   && [ "$(stat -c %s "$d/output")" -le "$o" ]; do sleep {TICK_S}; i=$((i+1)); done
 e=$(cat "$d/exit" 2>/dev/null); a=0; [ -n "$w" ] && [ -d "/proc/$w" ] && a=1
 c=0; [ -e "$d/cancelled" ] && c=1
-s=$(stat -c %s "$d/output")
-echo "META ${{e:--}} $a $c $s $d/output" >&2
-n=$((s-o))
+s=$(stat -c %s "$d/output"); z=$s
+if [ -z "$e" ] && [ $s -gt $o ]; then
+  m=$((s-o)); [ $m -gt 3 ] && m=3; k=0; lp=0; ll=0
+  for x in $(od -An -tu1 -j $((s-m)) -N $m "$d/output"); do k=$((k+1))
+    if [ $x -ge 240 ]; then lp=$k; ll=4; elif [ $x -ge 224 ]; then lp=$k; ll=3
+    elif [ $x -ge 192 ]; then lp=$k; ll=2; elif [ $x -lt 128 ]; then lp=0; fi
+  done
+  [ $lp -gt 0 ] && [ $((k-lp+1)) -lt $ll ] && z=$((s-k+lp-1))
+fi
+echo "META ${{e:--}} $a $c $s $d/output $z" >&2
+n=$((z-o))
 if [ $n -le 0 ]; then :
 elif [ $n -le $lim ]; then tail -c +$((o+1)) "$d/output" | head -c $n
 else h=$((lim/2)); tail -c +$((o+1)) "$d/output" | head -c $h
-  tail -c +$((s-h+1)) "$d/output" | head -c $h >&2; fi
+  tail -c +$((z-h+1)) "$d/output" | head -c $h >&2; fi
 """
 
 # $1 job id, $2 ticks of grace between SIGTERM and SIGKILL. Runs as the job's own user (the
@@ -294,23 +304,24 @@ def poll(run: Runner, job_id: str, offset: int, wait_s: float, limit: int) -> Po
     words = meta.split()
     if words[:2] == ["META", "missing"]:
         raise _not_found(job_id)
-    if len(words) != 6 or words[0] != "META":
+    if len(words) != 7 or words[0] != "META" or not words[6].isdigit():
         raise _failed("read the job", result)
     state = _state(job_id, *words[1:5])
+    end = int(words[6])  # output_bytes, or less while a character is half written
     if offset > state.output_bytes:
         raise InvalidInputError(
             f"offset {offset} is past the end of the output ({state.output_bytes} bytes).",
             hint="Pass the offset the previous exec_poll returned, or 0.",
             field="offset",
         )
-    new = state.output_bytes - offset
+    new = max(end - offset, 0)
     truncated = new > limit
     text = result.stdout.text
     omitted = 0
     if truncated:
         omitted = new - 2 * (limit // 2)
         text = f"{text}\n… [{omitted:,} bytes omitted] …\n{tail}"
-    return PollResult(state, text, state.output_bytes, truncated, omitted, words[5])
+    return PollResult(state, text, max(end, offset), truncated, omitted, words[5])
 
 
 def cancel(run: Runner, job_id: str, grace_s: float) -> tuple[bool, int | None]:

@@ -217,3 +217,17 @@ def test_cancel_in_a_non_root_container_ends_jobs_of_either_user(tool):
         assert "sleep 32" not in procs
     finally:
         tool.call("destroy", container=name)
+
+
+def test_poll_never_splits_a_utf8_character_between_two_polls(tool, box):
+    # "é" is \303\251: the first byte is written a second before the second one.
+    job = _start(tool, box, "printf 'a\\303'; sleep 1; printf '\\251\\n'")
+    first = tool.call("exec_poll", container=box, job_id=job, wait=10)
+    assert first["running"] is True
+    assert (first["output"], first["offset"]) == ("a", 1)
+    final, rest = _finish(tool, box, job, offset=first["offset"])
+    assert first["output"] + rest == "aé\n"
+    assert final["offset"] == final["output_bytes"] == 4
+    # A job that ended inside a character is read to its end all the same.
+    ended, _ = _finish(tool, box, _start(tool, box, "printf 'x\\303'"))
+    assert (ended["offset"], ended["output_bytes"]) == (2, 2)
