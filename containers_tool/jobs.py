@@ -40,15 +40,23 @@ ROOT = "0:0"
 TICK_S = 0.05
 #: Exit status a shell reports for a job killed by SIGKILL.
 KILLED = 137
+#: Finished jobs kept (newest by exit time); older ones are removed when a job starts, since
+#: their output sits in the container's memory. Running jobs are never removed.
+KEEP_FINISHED = 32
 
 _ID_RE = re.compile(JOB_ID_PATTERN)
 
 # $1 job id, $2 command text (recorded only), $3.. the argv to run, never re-split by a shell.
+# Past KEEP_FINISHED finished jobs, the oldest finished ones go first (their output is in RAM).
 # The wrapper subshell waits for the job and writes its exit; setsid gives the job its own
 # process group, and the marker variable tags every descendant for cancel's /proc scan.
 START_SCRIPT = f"""
 {_BASE}; id="$1"; shift
 mkdir -m 1777 "$b" 2>/dev/null
+many() {{ [ $# -gt {KEEP_FINISHED} ]; }}
+if many "$b"/*/exit; then
+  ls -t "$b"/*/exit | tail -n +{KEEP_FINISHED + 1} | while read -r f; do rm -rf "${{f%/exit}}"; done
+fi 2>/dev/null
 d="$b/$id"
 mkdir -m 0755 "$d" || {{ echo "cannot create $d" >&2; exit 90; }}
 printf '%s' "$1" > "$d/command"; shift

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from containers_tool.jobs import KEEP_FINISHED
 from tests.integration.conftest import BUSYBOX, unique
 
 # Lists every process's argv inside the container, one per line (busybox has no pgrep -a).
@@ -231,3 +232,25 @@ def test_poll_never_splits_a_utf8_character_between_two_polls(tool, box):
     # A job that ended inside a character is read to its end all the same.
     ended, _ = _finish(tool, box, _start(tool, box, "printf 'x\\303'"))
     assert (ended["offset"], ended["output_bytes"]) == (2, 2)
+
+
+def test_starting_a_job_prunes_old_finished_jobs_but_never_running_ones(tool):
+    name = tool.call("create", image=BUSYBOX, name=unique("jobs-prune"))["container"]
+    try:
+        running = _start(tool, name, "sleep 300")
+        finished = []
+        for _ in range(KEEP_FINISHED + 2):
+            finished.append(_start(tool, name, "true"))
+            polled = tool.call("exec_poll", container=name, job_id=finished[-1], wait=10)
+            assert polled["exit_code"] == 0, polled
+        latest = _start(tool, name, "true")
+        listed = {j["job_id"]: j["state"] for j in tool.call("list_jobs", container=name)["jobs"]}
+        assert listed[running] == "running"
+        assert latest in listed
+        assert len(listed) == KEEP_FINISHED + 2  # the running one, the kept ones, the new one
+        gone = [j for j in finished if j not in listed]
+        assert len(gone) == 2
+        polled = tool.call("exec_poll", container=name, job_id=gone[0])
+        assert polled["error"]["code"] == "not_found"
+    finally:
+        tool.call("destroy", container=name)
