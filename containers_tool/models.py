@@ -98,7 +98,8 @@ class CreateInput(ProvisionFields, Input):
     keep_command: bool = Field(
         False,
         description="Run the image's own ENTRYPOINT/CMD (a service) instead of keeping the "
-        "container alive with sleep; create fails, quoting its output, if that command exits.",
+        "container alive with sleep, as the image's USER in its WORKDIR unless user/workdir "
+        "are given; create fails, quoting its output, if that command exits.",
     )
     settle_seconds: float | None = Field(
         None,

@@ -118,6 +118,11 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     name = args.name or f"ct-{secrets.token_hex(4)}"
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
     workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
+    own_image = None  # issue 4: a service runs its own command in its image's WORKDIR
+    if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
+        ref = settings.resolve_image(args.image or settings.default_image)
+        own_image = _ensure_image(ctx, ref, explicit=args.image is not None)
+        workdir = ctx.runtime.inspect_image(ref).workdir or "/"
     # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
     user = args.user or (None if args.keep_command else policy.host_user())
     policy.check_privileged(args, settings)
@@ -143,7 +148,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     image = image or settings.resolve_image(settings.default_image)
     steps = list(prov.steps)
     if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
-        steps.insert(0, _ensure_image(ctx, image, explicit=args.image is not None))
+        steps.insert(0, own_image or _ensure_image(ctx, image, explicit=args.image is not None))
     labels.update(prov.labels)
     labels[lb.TOOL_ENV] = ",".join(sorted(prov.env))
     if prov.secrets:

@@ -116,6 +116,8 @@ class ImageInfo:
     created: str = ""
     #: The image config's environment (issue 4: snapshots strip values); empty in lists.
     env: Mapping[str, str] = field(default_factory=dict)
+    #: The image config's WORKDIR ("" when unset or in lists).
+    workdir: str = ""
 
 
 @dataclass(frozen=True, slots=True)

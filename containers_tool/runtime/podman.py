@@ -328,6 +328,7 @@ class PodmanRuntime:
             env=env,
             size=int(data.get("Size") or 0),
             created=str(data.get("Created") or ""),
+            workdir=str(config.get("WorkingDir") or ""),
         )
 
     def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:

@@ -251,3 +251,25 @@ def test_logs_are_bounded_in_bytes_with_the_total(tool):
     finally:
         tool.call("destroy", container=name)
         tool.context.runtime.remove_image(ref)
+
+
+def test_a_service_runs_in_its_image_workdir(tool):
+    # A server image whose command uses a path relative to its own WORKDIR.
+    made = tool.call("create", image=BUSYBOX, name=unique("img-src"), workdir="/app")
+    script = "echo served from $(pwd); exec sleep infinity"
+    tool.call("exec", container=made["container"], command=f"echo '{script}' > run.sh")
+    ref = f"localhost/containers-tool-test/service:{secrets.token_hex(4)}"
+    tool.context.runtime.commit_container(
+        str(made["container"]), ref, labels={}, env={}, command=["sh", "run.sh"]
+    )
+    tool.call("destroy", container=made["container"])
+    try:
+        svc = tool.call("create", image=ref, name=unique("svc-wd"), keep_command=True)
+        assert svc["ok"], svc
+        assert svc["workdir"] == "/app"
+        assert _own_output(tool, svc["container"]) == "served from /app\n"
+        ran = tool.call("exec", container=svc["container"], command="pwd")
+        assert ran["stdout"] == "/app\n"
+        tool.call("destroy", container=svc["container"])
+    finally:
+        tool.context.runtime.remove_image(ref)
