@@ -82,6 +82,8 @@ def _show_preflight(result: dict[str, Any]) -> None:
     table = Table("check", "", "detail", "fix")
     for check in result.get("checks") or []:
         mark = "[green]✓[/]" if check["passed"] else "[red]✗[/]"
+        if not check["passed"] and not check.get("required", True):
+            mark = "[yellow]![/]"  # an optional feature or a limitation: `ready` stays true
         table.add_row(check["name"], mark, check["detail"], check.get("fix") or "")
     console.print(table)
     state = "[green]ready[/]" if result.get("ready") else "[red]not ready[/]"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +38,15 @@ COMPOSE_NETWORK = lb.PREFIX + "compose-network"
 #: Compose's own project label, set by every implementation.
 FOREIGN_PROJECT = "com.docker.compose.project"
 UP_TIMEOUT_S = 600.0
+#: How long a successful `up` may take to show all its services in the engine's listing.
+LIST_GRACE_S = 10.0
 #: Compose error text beyond this is cut (its tail says what failed).
 ERROR_TEXT_LIMIT = 1500
 #: Words in a failed `up`'s output meaning the file is at fault rather than an image or command.
 _INVALID = re.compile(
     r"is invalid|unsupported config|additional propert|does not match|yaml|validating|"
-    r"missing networks|undefined (?:network|volume|service)|must be a mapping|not a valid",
+    r"missing networks|undefined (?:network|volume|service)|must be a mapping|"
+    r"not a valid(?! container)",  # podman's "not a valid container" means it was not created
     re.IGNORECASE,
 )
 
@@ -106,6 +111,11 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
         if made:  # a create that fails later leaves no network behind
             undo.callback(networks.drop_network, ctx, net)
         joins.networks.append(net)
+    if not ctx.runtime.network_isolation().default_isolated and args.network in (None, "bridge"):
+        # The engine's default network reaches other sessions' networks: use the tool's own.
+        joins.networks[:] = [n for n in joins.networks if n != "bridge"]
+        if not joins.networks:
+            joins.networks.append(networks.default_network(ctx))
     return joins
 
 
@@ -152,21 +162,30 @@ def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
     return doc, where
 
 
-def _override(doc: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
-    """Returns an override file that labels every service, network and volume of `doc`."""
+def _override(
+    doc: dict[str, Any], tags: dict[str, str], options: Mapping[str, str]
+) -> dict[str, Any]:
+    """Returns an override file that labels every service, network and volume of `doc`.
+
+    Bridge networks also get `options`, the driver options that isolate the tool's own networks
+    (Runtime.network_isolation), so a stack is as cut off from other sessions as they are.
+    """
     services: dict[str, Any] = doc["services"]
     out: dict[str, Any] = {
         "services": {s: {"labels": {**tags, COMPOSE_SERVICE: str(s)}} for s in services}
     }
     if "version" in doc:  # compose v1 refuses override files of another version
         out["version"] = doc["version"]
-    nets = {
-        str(k): {"labels": {**tags, COMPOSE_NETWORK: str(k)}}
-        for k, v in (doc.get("networks") or {}).items()
-        if not (isinstance(v, dict) and v.get("external"))
-    }
+    declared: dict[str, Any] = {str(k): v or {} for k, v in (doc.get("networks") or {}).items()}
     if any("networks" not in b and "network_mode" not in b for b in services.values()):
-        nets.setdefault("default", {"labels": {**tags, COMPOSE_NETWORK: "default"}})
+        declared.setdefault("default", {})
+    nets: dict[str, Any] = {}
+    for key, body in declared.items():
+        if not isinstance(body, dict) or body.get("external"):
+            continue
+        nets[key] = {"labels": {**tags, COMPOSE_NETWORK: key}}
+        if options and body.get("driver", "bridge") == "bridge":
+            nets[key]["driver_opts"] = dict(options)
     if nets:
         out["networks"] = nets
     vols = {
@@ -221,14 +240,22 @@ def _up(
             files.append(tmp / "compose.yaml")
             files[0].write_text(args.compose_content, encoding="utf-8")
         override = tmp / "containers-tool.override.yaml"
-        override.write_text(yaml.safe_dump(_override(doc, tags)), encoding="utf-8")
+        isolate = ctx.runtime.network_isolation().options
+        override.write_text(yaml.safe_dump(_override(doc, tags, isolate)), encoding="utf-8")
         files.append(override)
         result = compose.up(project, files, UP_TIMEOUT_S)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    services = stack_services(ctx, name)
     expected = {str(s) for s, b in doc["services"].items() if not b.get("profiles")}
-    missing = sorted(expected - {str(s["service"]) for s in services})
+    deadline = time.monotonic() + (LIST_GRACE_S if result.exit_code == 0 else 0.0)
+    while True:
+        services = stack_services(ctx, name)
+        missing = sorted(expected - {str(s["service"]) for s in services})
+        # Under load Podman was seen to list a container podman-compose had just made only a
+        # moment later: after a successful up, look again briefly before calling it missing.
+        if not missing or time.monotonic() >= deadline:
+            break
+        time.sleep(0.25)
     if result.exit_code != 0 or missing:
         text = result.output.strip()
         if len(text) > ERROR_TEXT_LIMIT:

@@ -37,8 +37,13 @@ MEMBER = lb.PREFIX + "member"
 SESSION_NETWORK = lb.PREFIX + "session-network"
 #: Marks a port-forwarding sidecar and the port it forwards.
 FORWARDS = lb.PREFIX + "forwards"
+#: What containers that ask for no network join where the engine's default network is not
+#: isolated from the tool's networks (Podman: see Runtime.network_isolation); shared, like
+#: Docker's `bridge`, by every session, and marked by DEFAULT_MARK.
+DEFAULT_NETWORK = "ct-default"
+DEFAULT_MARK = lb.PREFIX + "default-network"
 #: Names that mean the engine's own networks; a tool network must not shadow them.
-RESERVED = frozenset({"bridge", "host", "none", "default", "podman"})
+RESERVED = frozenset({"bridge", "host", "none", "default", "podman", DEFAULT_NETWORK})
 #: What a forwarding sidecar runs: busybox nc, one `nc` to the target per accepted connection.
 SIDECAR_IMAGE = "busybox:latest"
 #: The sidecar listens above 1024, so it needs no privilege whatever port it forwards.
@@ -182,6 +187,31 @@ def session_network(ctx: Context, session: str) -> tuple[str, bool]:
             ) from None
         return name, False
     return name, True
+
+
+def default_network(ctx: Context) -> str:
+    """Returns the tool's shared default network, creating it on first use."""
+    try:
+        info: NetworkInfo | None = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+    except NotFoundError:
+        info = None
+    if info is None:
+        labels = {
+            lb.MANAGED_BY: lb.MANAGER,
+            DEFAULT_MARK: "true",
+            lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            return ctx.runtime.create_network(DEFAULT_NETWORK, labels, internal=False).name
+        except ConflictError:  # made meanwhile by another call
+            info = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+    if info.labels.get(DEFAULT_MARK) != "true":
+        raise ConflictError(
+            f"A network named {DEFAULT_NETWORK!r} exists and is not the tool's.",
+            hint="Remove or rename it, or pass network explicitly.",
+            field="network",
+        )
+    return info.name
 
 
 def drop_network(ctx: Context, name: str) -> None:

@@ -6,11 +6,21 @@ from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ToolError
 from containers_tool.models import PreflightInput
-from containers_tool.runtime.compose import detect as detect_compose  # issue 5
+from containers_tool.runtime.compose import CANDIDATES as COMPOSE_CANDIDATES  # issue 5
+from containers_tool.runtime.compose import detect as detect_compose
 
 
-def _check(name: str, passed: bool, detail: str, fix: str = "") -> dict[str, object]:
-    return {"name": name, "passed": passed, "detail": detail, "fix": "" if passed else fix}
+def _check(
+    name: str, passed: bool, detail: str, fix: str = "", required: bool = True
+) -> dict[str, object]:
+    """One row of preflight; a failed check that is not `required` leaves `ready` true."""
+    return {
+        "name": name,
+        "passed": passed,
+        "required": required,
+        "detail": detail,
+        "fix": "" if passed else fix,
+    }
 
 
 @operation("preflight", PreflightInput)
@@ -42,19 +52,35 @@ def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
             else "rootful engine; containers are still unprivileged and limited by default",
         )
     )
-    # issue 5: which compose create(compose_*) uses; optional, so it never blocks `ready`
+    # issue 5: optional features, so they never block `ready`
     compose = detect_compose(info.name, info.endpoint)
     checks.append(
         _check(
             "compose",
-            True,
-            f"{compose.description} for {info.name}"
+            compose is not None,
+            f"create(compose_*) runs {compose.description} for {info.name}; "
+            "compose_project names the stack"
             if compose
-            else "none found: compose_content/compose_file are unavailable "
-            "(install docker compose v2, docker-compose or podman-compose)",
+            else "none found: compose_content/compose_file are unavailable",
+            "Install one of (in the order tried): "
+            + ", ".join(c.label for c in COMPOSE_CANDIDATES.get(info.name, ())),
+            required=False,
         )
     )
-    ready = all(bool(c["passed"]) for c in checks)
+    iso = ctx.runtime.network_isolation()
+    checks.append(
+        _check(
+            "network_isolation",
+            not iso.gap,
+            iso.gap
+            or "session networks and the tool's other networks are isolated from each other "
+            "and from the engine's default network; internal networks reach neither the "
+            "outside nor the host",
+            iso.fix,
+            required=False,
+        )
+    )
+    ready = all(bool(c["passed"]) for c in checks if c["required"])
     return {
         "ready": ready,
         "runtime": info.name,

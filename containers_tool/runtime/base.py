@@ -177,6 +177,31 @@ class PathStat:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkIsolation:
+    """How an engine keeps the tool's networks apart, and what still crosses (issue 5).
+
+    Attributes:
+        options: Driver options the adapter gives every bridge network it creates; compose
+            networks of a stack get them too, so they are as isolated as the tool's own.
+        default_isolated: Whether the engine's default network is cut off from the tool's
+            networks; when not, containers that ask for no network join the tool's own default.
+        others_reach_in: Whether containers on networks the tool did not make (the engine's
+            default one included) can open connections into the tool's networks.
+        internal_reaches_host: Whether a container on an internal network still reaches the
+            host itself (at the network's gateway address).
+        gap: "" when nothing crosses; else what does, and why.
+        fix: What makes the gap go away.
+    """
+
+    options: Mapping[str, str]
+    default_isolated: bool
+    others_reach_in: bool = False
+    internal_reaches_host: bool = False
+    gap: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class VolumeInfo:
     """A named volume as the engine reports it."""
 
@@ -434,6 +459,14 @@ class Runtime(Protocol):
 
         Raises:
             ConflictError: A network of that name exists.
+        """
+        ...
+
+    def network_isolation(self) -> NetworkIsolation:
+        """Says how networks made by `create_network` are isolated, and what still crosses.
+
+        Raises:
+            RuntimeUnavailableError: The engine does not answer.
         """
         ...
 

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,8 @@ from containers_tool.errors import OperationTimeoutError
 
 _VERSION = re.compile(r"v?(\d+\.\d+(?:\.\d+)?)")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: podman-compose's words when a service's dependency does not exist (see `_run`).
+_STALLED = re.compile(r"cannot be used as a dependency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,24 +71,56 @@ def _env(flavor: str, endpoint: str) -> dict[str, str]:
 
 
 def _run(argv: Sequence[str], env: dict[str, str], timeout_s: float) -> ComposeResult:
+    """Runs one compose command, its stdout and stderr merged in order.
+
+    podman-compose 1.x waits forever for a dependency that could not be created (it polls
+    `podman wait --condition=running` for a container that does not exist); once it has said
+    so, it is stopped and the run counts as failed, with its text.
+
+    Raises:
+        OperationTimeoutError: It ran past `timeout_s` (it was killed); the message has its tail.
+    """
+    with subprocess.Popen(  # noqa: S603 - an argv list of a located binary, no shell
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    ) as proc:
+        return _collect(proc, argv[0], timeout_s)
+
+
+def _collect(proc: subprocess.Popen[bytes], program: str, timeout_s: float) -> ComposeResult:
+    lines: list[str] = []
+    stalled = threading.Event()
+
+    def pump() -> None:
+        for raw in proc.stdout or ():
+            line = _ANSI.sub("", raw.decode("utf-8", "replace")).replace("\r", "")
+            lines.append(line)
+            if _STALLED.search(line) and not stalled.is_set():
+                stalled.set()
+                proc.kill()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     try:
-        done = subprocess.run(  # noqa: S603 - an argv list of a located binary, no shell
-            list(argv),
-            capture_output=True,
-            env=env,
-            timeout=timeout_s,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as exc:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(timeout=5)
+        tail = "".join(lines).strip()[-500:]
         raise OperationTimeoutError(
-            f"{argv[0]} did not finish within {timeout_s:.0f} s.",
+            f"{program} did not finish within {timeout_s:.0f} s: …{tail}",
             hint="Check the compose file's images and commands; then call create again.",
-        ) from exc
-    text = (done.stdout or b"").decode("utf-8", "replace") + (done.stderr or b"").decode(
-        "utf-8", "replace"
-    )
-    return ComposeResult(done.returncode, _ANSI.sub("", text).replace("\r", ""))
+        ) from None
+    reader.join(timeout=5)
+    code = proc.returncode
+    if stalled.is_set():
+        code = code or 1
+        lines.append(f"{program} stopped: a service it waits for was never created.\n")
+    return ComposeResult(code, "".join(lines))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from containers_tool.errors import (
     RuntimeUnavailableError,
     ToolError,
 )
+from containers_tool.runtime import isolation
 from containers_tool.runtime.base import (
     ContainerInfo,
     ContainerLogs,
@@ -32,6 +33,7 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    NetworkIsolation,
     PathStat,
     ShellChannel,
     VolumeInfo,
@@ -498,11 +500,24 @@ class DockerRuntime:
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
         """See Runtime.create_network."""
+        # Docker gives an internal network a gateway address on the host (and its containers a
+        # default route to it), so they would reach every host service; without the address they
+        # reach only each other (and Docker's DNS, which lives inside each container).
+        options = {"com.docker.network.bridge.inhibit_ipv4": "true"} if internal else None
         with _network_errors(f"Network {name!r}"):
             self._api.create_network(
-                name, driver="bridge", internal=internal, labels=dict(labels), check_duplicate=True
+                name,
+                driver="bridge",
+                internal=internal,
+                labels=dict(labels),
+                options=options,
+                check_duplicate=True,
             )
         return self.inspect_network(name)
+
+    def network_isolation(self) -> NetworkIsolation:
+        """See Runtime.network_isolation."""
+        return isolation.DOCKER
 
     def inspect_network(self, network: str) -> NetworkInfo:
         """See Runtime.inspect_network."""

@@ -26,6 +26,7 @@ from containers_tool.errors import (
     RuntimeUnavailableError,
     ToolError,
 )
+from containers_tool.runtime import isolation
 from containers_tool.runtime.base import (
     ContainerInfo,
     ContainerLogs,
@@ -35,6 +36,7 @@ from containers_tool.runtime.base import (
     ExecResult,
     ImageInfo,
     NetworkInfo,
+    NetworkIsolation,
     PathStat,
     ShellChannel,
     VolumeInfo,
@@ -172,6 +174,7 @@ class PodmanRuntime:
         with _engine_errors("Podman"):
             self._client = podman.PodmanClient(base_url=endpoint, timeout=60)
         self._api = self._client.api
+        self._isolation: NetworkIsolation | None = None
 
     def info(self) -> EngineInfo:
         """See Runtime.info."""
@@ -667,6 +670,19 @@ class PodmanRuntime:
 
     # --- networks (issue 5) ---
 
+    def network_isolation(self) -> NetworkIsolation:
+        """See Runtime.network_isolation."""
+        if self._isolation is None:
+            with _engine_errors("Podman"):
+                data = _check(self._api.get("/info")).json()
+            host = data.get("host") or {}
+            self._isolation = isolation.podman(
+                str((data.get("version") or {}).get("Version", "")),
+                str(host.get("networkBackend", "")),
+                str((host.get("networkBackendInfo") or {}).get("version", "")),
+            )
+        return self._isolation
+
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
         """See Runtime.create_network."""
         body = {
@@ -676,7 +692,7 @@ class PodmanRuntime:
             "internal": internal,
             "dns_enabled": True,
             # Docker isolates its bridges from each other by default; netavark only when asked.
-            "options": {"isolate": "true"},
+            "options": dict(self.network_isolation().options),
         }
         subject = f"Network {name!r}"
         try:

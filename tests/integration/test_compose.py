@@ -12,7 +12,7 @@ import pytest
 from containers_tool import ContainersTool
 from containers_tool.runtime.compose import CANDIDATES
 from containers_tool.settings import Settings
-from tests.integration.conftest import BUSYBOX, DEBIAN, TEST_SESSION, unique
+from tests.integration.conftest import BUSYBOX, DEBIAN, TEST_SESSION, unique, wait_until
 from tests.integration.test_networks import fetch
 
 pytestmark = pytest.mark.slow
@@ -137,21 +137,26 @@ def test_stack_with_depends_on_is_torn_down_completely(tool, raw):
     assert raw.containers.list(all=True, filters={"name": name}) == []
 
 
-def test_failed_up_of_a_stack_with_depends_on_reports_compose_error_and_leaves_nothing(tool, raw):
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "edge",  # db and app come up (app requires db): the cleanup removes app before db
+        "db",  # what the others need is missing: podman-compose would wait for it forever
+    ],
+)
+def test_failed_up_of_a_stack_with_depends_on_reports_compose_error_and_leaves_nothing(
+    tool, raw, broken
+):
     name = unique("badeps")
-    # db and app come up (app requires db), then edge's image is missing: the cleanup must
-    # remove app before db on Podman, and its error must not replace compose's.
-    bad = DEPENDS.replace(
-        "  edge:\n    image: localhost/base/busybox:latest",
-        "  edge:\n    image: localhost/base/nope:0",
-    )
+    service = f"  {broken}:\n    image: localhost/base/busybox:latest"
+    bad = DEPENDS.replace(service, f"  {broken}:\n    image: localhost/base/nope:0")
     assert bad != DEPENDS
     result = tool.call("create", name=name, image=BUSYBOX, compose_content=bad)
     assert (result["error"]["code"], result["error"]["field"]) == (
         "build_failed",
         "compose_content",
     ), result
-    assert "compose up failed" in result["error"]["message"]
+    assert "compose up failed" in result["error"]["message"], "compose's error, not the cleanup's"
     assert "nothing of the stack was left behind" in result["error"]["hint"]
     assert _leftovers(raw, name) == []
     assert raw.containers.list(all=True, filters={"name": name}) == []
@@ -189,3 +194,34 @@ def test_stack_leftovers_are_reported_and_found_later_by_destroy_all(engine, raw
         assert swept["ok"], swept
         assert swept["orphans_removed"] == [name]
     assert _leftovers(raw, project) == []
+
+
+def test_compose_primary_and_services_cannot_reach_another_sessions_network(engine, tool, raw):
+    other = ContainersTool(Settings(runtime=engine), session_id=f"{TEST_SESSION}-{unique('iso')}")
+    try:
+        target = other.call("create", image=BUSYBOX, name=unique("tgt"), session_network=True)
+        assert target["ok"], target
+        served = other.call(
+            "exec",
+            container=target["container"],
+            command="mkdir -p /tmp/w && echo secret > /tmp/w/index.html && httpd -p 8080 -h /tmp/w",
+        )
+        assert served["exit_code"] == 0, served
+        addresses = other.context.runtime.container_addresses(target["container"])
+        target_ip = addresses[f"ct-session-{other.session_id}"]
+        name = unique("isostack")
+        made = tool.call("create", name=name, image=DEBIAN, compose_content=STACK)
+        assert made["ok"], made
+        # aardvark-dns (Podman) reloads while networks come up and may miss a query: retry.
+        assert wait_until(lambda: fetch(tool, name, "web", wait=10) == "web-ok", timeout=40)
+        assert fetch(tool, name, target_ip) is None, "the primary does not reach session A"
+        worker = next(
+            c.name for c in raw.containers.list(filters={"name": f"{name}"}) if "worker" in c.name
+        )
+        reached = raw.containers.get(worker).exec_run(
+            ["timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{target_ip}/8080"]
+        )
+        assert reached[0] != 0, "nor does a service of the stack"
+        assert tool.call("destroy", container=name)["ok"]
+    finally:
+        other.close()

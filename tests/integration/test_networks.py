@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import urllib.request
 
 from containers_tool import ContainersTool
@@ -119,23 +122,69 @@ def test_network_none_has_only_loopback(tool):
     tool.call("destroy", container=name)
 
 
-def test_internal_network_has_no_route_out(tool):
-    net = unique("int")
-    assert tool.call("create_network", name=net, internal=True)["ok"]
-    inside, peer = _make(tool, image=DEBIAN, network=net), _make(tool, network=net)
-    outside = _make(tool)
-    _serve(tool, peer, text="peer")
-    _serve(tool, outside, text="outside")
-    outside_ip = next(iter(tool.context.runtime.container_addresses(outside).values()))
+@contextlib.contextmanager
+def _host_listener():
+    """A TCP server on every address of the host, answering "host-ok"; yields its port."""
+    server = socket.create_server(("0.0.0.0", 0))  # noqa: S104 - the test asks who reaches it
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:  # the accept timed out: look at stop again
+                continue
+            with conn:
+                conn.sendall(b"host-ok\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+def _gateway(raw, network):
+    attrs = raw.networks.get(network).attrs
+    if "IPAM" in attrs:  # Docker
+        return attrs["IPAM"]["Config"][0]["Gateway"]
+    return attrs["subnets"][0]["gateway"]  # Podman
+
+
+def _connect(tool, container, host, port):
+    """Opens a TCP connection from a debian container; returns the first line read, or None."""
+    script = f"exec 3<>/dev/tcp/{host}/{port} && head -1 <&3"
+    ran = tool.call("exec", container=container, command=["timeout", "3", "bash", "-c", script])
+    return ran["stdout"].strip() if ran["exit_code"] == 0 else None
+
+
+def test_internal_network_has_no_route_out(tool, raw):
+    internal, normal = unique("int"), unique("out")
+    assert tool.call("create_network", name=internal, internal=True)["ok"]
+    assert tool.call("create_network", name=normal)["ok"]
+    inside, peer = _make(tool, image=DEBIAN, network=internal), _make(tool, network=internal)
+    outside = _make(tool, image=DEBIAN, network=normal)
+    iso = tool.context.runtime.network_isolation()
+    with _host_listener() as port:
+        beyond = _gateway(raw, normal)  # a host address outside the internal network
+        assert _connect(tool, outside, beyond, port) == "host-ok", "a normal network gets out"
+        assert _connect(tool, inside, beyond, port) is None, "an internal one does not"
+        # Its own gateway: Docker's internal bridge has no host address (the tool inhibits it);
+        # Podman keeps one for aardvark-dns, which preflight and the README report.
+        own = _connect(tool, inside, _gateway(raw, internal), port)
+        assert (own == "host-ok") is iso.internal_reaches_host
     # Name resolution, not TCP: with Docker's FORWARD DROP policy on the host, netavark's internal
     # bridges drop even their own containers' traffic (a host setting, not the tool's).
     resolved = tool.call("exec", container=inside, command=["getent", "hosts", peer])
     assert resolved["exit_code"] == 0, resolved
-    assert fetch(tool, inside, outside_ip) is None, "nothing beyond the network answers"
-    assert fetch(tool, outside, peer) is None
     for name in (inside, peer, outside):
         tool.call("destroy", container=name)
-    assert tool.call("destroy_network", name=net)["ok"]
+    assert tool.call("destroy_network", name=internal)["ok"]
+    assert tool.call("destroy_network", name=normal)["ok"]
 
 
 def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
@@ -146,11 +195,17 @@ def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
         a1 = _make(first, image=DEBIAN, session_network=True)
         a2 = _make(first, session_network=True)
         b1 = _make(second, image=DEBIAN, session_network=True)
+        # Session B's containers on the default network (no network asked for).
+        b_default, b_peer = _make(second, image=DEBIAN), _make(second)
         _serve(first, a2, text="a2")
+        _serve(second, b_peer, text="b-peer")
         assert wait_until(lambda: fetch(first, a1, a2) == "a2", timeout=15)
         a2_ip = first.context.runtime.container_addresses(a2)[f"ct-session-{sessions[0]}"]
         assert fetch(second, b1, a2) is None, "names do not cross sessions"
         assert fetch(second, b1, a2_ip) is None, "nor do packets"
+        (peer_ip,) = second.context.runtime.container_addresses(b_peer).values()
+        assert fetch(second, b_default, peer_ip) == "b-peer", "the default network works"
+        assert fetch(second, b_default, a2_ip) is None, "and does not reach a session network"
         rows = first.call("list_networks", session_id=sessions[0])["networks"]
         assert [r["session_network"] for r in rows] == [True]
         gone = first.call("destroy_all", confirm=True, session_id=sessions[0])
@@ -161,6 +216,33 @@ def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
         for t in tools:
             t.close()
     assert not _exists(raw.networks, f"ct-session-{sessions[1]}"), "close() ends the session"
+
+
+#: The engine's own default network, as the engine names it (the tool maps "bridge" on Podman
+#: to its isolated ct-default, so Podman's is asked for by its own name).
+ENGINE_DEFAULT = {"docker": "bridge", "podman": "podman"}
+
+
+def test_preflight_isolation_check_says_whether_the_engine_default_network_reaches_in(engine, tool):
+    check = next(c for c in tool.call("preflight")["checks"] if c["name"] == "network_isolation")
+    assert check["required"] is False
+    assert bool(check["fix"]) == (not check["passed"])
+    target = _make(tool, session_network=True)
+    _serve(tool, target, text="target")
+    target_ip = tool.context.runtime.container_addresses(target)[f"ct-session-{tool.session_id}"]
+    client = _make(tool, image=DEBIAN, network=ENGINE_DEFAULT[engine])
+    local = _make(tool, network=ENGINE_DEFAULT[engine])
+    _serve(tool, local, text="local")
+    (local_ip,) = tool.context.runtime.container_addresses(local).values()
+    assert fetch(tool, client, local_ip) == "local", "the client's own network works"
+    reached = fetch(tool, client, target_ip) == "target"
+    # Docker: isolated. Podman 4.3: reachable, and preflight says why.
+    iso = tool.context.runtime.network_isolation()
+    assert reached is iso.others_reach_in, check
+    assert ("isolate=true" in check["detail"]) is reached
+    assert check["passed"] is not (iso.others_reach_in or iso.internal_reaches_host)
+    for name in (target, client, local):
+        tool.call("destroy", container=name)
 
 
 def test_published_port_is_answered_from_the_host(tool):
