@@ -765,7 +765,11 @@ class PodmanRuntime:
         filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
         with _engine_errors("Podman"):
             rows = _check(self._api.get("/volumes/json", params={"filters": filters})).json()
-        return [VolumeInfo(str(r.get("Name", "")), dict(r.get("Labels") or {})) for r in rows or []]
+        found = [
+            VolumeInfo(str(r.get("Name", "")), dict(r.get("Labels") or {})) for r in rows or []
+        ]
+        # Podman 4.3 matches volumes carrying ANY of the labels (containers and networks: all).
+        return [v for v in found if all(v.labels.get(k) == val for k, val in labels.items())]
 
     def remove_volume(self, volume: str) -> None:
         """See Runtime.remove_volume."""

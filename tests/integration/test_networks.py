@@ -296,3 +296,17 @@ def test_session_network_setting_applies_without_the_field(engine):
             f"ct-session-{tool.session_id}"
             not in tool.call("status", container=opted_out["container"])["networks"]
         )
+
+
+def test_list_volumes_matches_volumes_carrying_all_the_labels(engine, raw):
+    key = unique("vol")
+    made = [f"{key}-both", f"{key}-one"]
+    raw.volumes.create(made[0], labels={f"{key}.a": "1", f"{key}.b": "1"})
+    raw.volumes.create(made[1], labels={f"{key}.a": "1", f"{key}.b": "2"})
+    try:
+        with ContainersTool(Settings(runtime=engine)) as tool:
+            both = tool.context.runtime.list_volumes({f"{key}.a": "1", f"{key}.b": "1"})
+        assert [v.name for v in both] == [made[0]], "a sweep by session must not see others'"
+    finally:
+        for name in made:
+            raw.volumes.get(name).remove()
