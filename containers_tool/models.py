@@ -130,12 +130,14 @@ class CreateInput(ProvisionFields, Input):
         min_length=1,
         max_length=200_000,
         description="Compose YAML to bring up before the container; the container joins the "
-        "stack's network and reaches services by name. destroy tears the stack down.",
+        "stack's network and reaches services by name. destroy tears the stack down. Relative "
+        "paths in it (build, env_file, bind mounts) mean the tool process's working directory.",
     )
     compose_file: str | None = Field(
         None,
         pattern=r"^/",
-        description="Absolute host path of a compose file (instead of compose_content).",
+        description="Absolute host path of a compose file (instead of compose_content); "
+        "relative paths in it mean the file's directory.",
     )
     compose_project: str | None = Field(
         None,

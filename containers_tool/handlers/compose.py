@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -38,8 +37,6 @@ COMPOSE_NETWORK = lb.PREFIX + "compose-network"
 #: Compose's own project label, set by every implementation.
 FOREIGN_PROJECT = "com.docker.compose.project"
 UP_TIMEOUT_S = 600.0
-#: How long a successful `up` may take to show all its services in the engine's listing.
-LIST_GRACE_S = 10.0
 #: Compose error text beyond this is cut (its tail says what failed).
 ERROR_TEXT_LIMIT = 1500
 #: Words in a failed `up`'s output meaning the file is at fault rather than an image or command.
@@ -235,27 +232,24 @@ def _up(
     # Private (0700) and removed whatever happens: the content may hold secrets.
     tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
     try:
-        files = [Path(str(args.compose_file))] if args.compose_file else []
-        if args.compose_content is not None:
-            files.append(tmp / "compose.yaml")
-            files[0].write_text(args.compose_content, encoding="utf-8")
+        files: list[Path | str] = []
+        if args.compose_file:
+            given = Path(str(args.compose_file))
+            files.append(given)
+            project_dir = given.resolve().parent  # as compose does for a file
+        else:
+            files.append(str(args.compose_content))
+            project_dir = Path.cwd()  # the caller's, as for mount_cwd
         override = tmp / "containers-tool.override.yaml"
         isolate = ctx.runtime.network_isolation().options
         override.write_text(yaml.safe_dump(_override(doc, tags, isolate)), encoding="utf-8")
         files.append(override)
-        result = compose.up(project, files, UP_TIMEOUT_S)
+        result = compose.up(project, files, UP_TIMEOUT_S, project_dir=project_dir, scratch=tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     expected = {str(s) for s, b in doc["services"].items() if not b.get("profiles")}
-    deadline = time.monotonic() + (LIST_GRACE_S if result.exit_code == 0 else 0.0)
-    while True:
-        services = stack_services(ctx, name)
-        missing = sorted(expected - {str(s["service"]) for s in services})
-        # Under load Podman was seen to list a container podman-compose had just made only a
-        # moment later: after a successful up, look again briefly before calling it missing.
-        if not missing or time.monotonic() >= deadline:
-            break
-        time.sleep(0.25)
+    services = stack_services(ctx, name)
+    missing = sorted(expected - {str(s["service"]) for s in services})
     if result.exit_code != 0 or missing:
         text = result.output.strip()
         if len(text) > ERROR_TEXT_LIMIT:

@@ -368,6 +368,11 @@ def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
     network, address = sorted(addresses.items())[0]
     image = ctx.settings.resolve_image(SIDECAR_IMAGE)
     if not ctx.runtime.image_exists(image):
+        if ctx.settings.pull == "never":
+            raise NotFoundError(
+                f"The port forwarder's image {image!r} is not present and pulling is disabled.",
+                hint=f"Load it, or set image_overrides for {SIDECAR_IMAGE!r} to a local image.",
+            )
         ctx.runtime.pull_image(image)
     spec = ContainerSpec(
         name=sidecar,

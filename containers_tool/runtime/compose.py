@@ -9,6 +9,7 @@ holds is read back from the engine by label.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -63,6 +64,7 @@ def _env(flavor: str, endpoint: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("COMPOSE_PROJECT_NAME", None)
     env.pop("COMPOSE_FILE", None)
+    env.pop("COMPOSE_PROJECT_DIR", None)  # podman-compose would change to it
     if flavor.startswith("docker"):
         # Docker's compose talks to whichever engine DOCKER_HOST names (Podman has a compat API).
         env["DOCKER_HOST"] = endpoint
@@ -70,8 +72,14 @@ def _env(flavor: str, endpoint: str) -> dict[str, str]:
     return env
 
 
-def _run(argv: Sequence[str], env: dict[str, str], timeout_s: float) -> ComposeResult:
-    """Runs one compose command, its stdout and stderr merged in order.
+def _run(
+    argv: Sequence[str],
+    env: dict[str, str],
+    timeout_s: float,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+) -> ComposeResult:
+    """Runs one compose command in `cwd`, feeding it `stdin`; stdout and stderr merged in order.
 
     podman-compose 1.x waits forever for a dependency that could not be created (it polls
     `podman wait --condition=running` for a container that does not exist); once it has said
@@ -84,9 +92,14 @@ def _run(argv: Sequence[str], env: dict[str, str], timeout_s: float) -> ComposeR
         list(argv),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         env=env,
+        cwd=cwd,
     ) as proc:
+        if proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):  # it may fail before reading
+                proc.stdin.write(stdin or b"")
+            proc.stdin.close()
         return _collect(proc, argv[0], timeout_s)
 
 
@@ -142,33 +155,53 @@ class ComposeDriver:
         """What preflight shows, e.g. "docker-compose (v1) 1.29.2"."""
         return f"{self.candidate.label} {self.version}".strip()
 
-    def _argv(self, project: str, files: Sequence[Path], *command: str) -> list[str]:
-        argv = list(self.candidate.argv)
-        if self.candidate.flavor == "podman-compose":
-            # A pod would be one more object to clean up, and would share the network namespace.
-            argv += ["--in-pod", "false"]
-        argv += ["-p", project]
-        for file in files:
-            argv += ["-f", str(file)]
-        return [*argv, *command]
-
-    def up(self, project: str, files: Sequence[Path], timeout_s: float) -> ComposeResult:
+    def up(
+        self,
+        project: str,
+        files: Sequence[Path | str],
+        timeout_s: float,
+        *,
+        project_dir: Path,
+        scratch: Path,
+    ) -> ComposeResult:
         """Brings the stack up detached; a non-zero exit is data, not an error.
+
+        Args:
+            project: The project name.
+            files: Compose files in order; a `str` is a file's content (only the first may be).
+            timeout_s: How long `up` may take.
+            project_dir: What relative paths in the files (build, env_file, bind mounts) mean.
+            scratch: A private directory for content that has to become a file.
 
         Raises:
             OperationTimeoutError: It ran past `timeout_s` (it was killed).
         """
-        argv = self._argv(project, files, "up", "-d")
-        return _run(argv, _env(self.candidate.flavor, self.endpoint), timeout_s)
-
-    def down(self, project: str, files: Sequence[Path], timeout_s: float) -> ComposeResult:
-        """Stops and removes the stack's containers, networks and volumes.
-
-        Raises:
-            OperationTimeoutError: It ran past `timeout_s`.
-        """
-        argv = self._argv(project, files, "down", "-v", "--remove-orphans")
-        return _run(argv, _env(self.candidate.flavor, self.endpoint), timeout_s)
+        argv = list(self.candidate.argv)
+        stdin: bytes | None = None
+        paths: list[str] = []
+        for file in files:
+            if isinstance(file, Path):
+                paths.append(str(file))
+            elif self.candidate.flavor.startswith("podman"):
+                # podman-compose has no --project-directory: the project directory is the first
+                # file's, and stdin's ("-") is the working directory.
+                paths.append("-")
+                stdin = file.encode("utf-8")
+            else:
+                inline = scratch / "compose.yaml"
+                inline.write_text(file, encoding="utf-8")
+                paths.append(str(inline))
+        if self.candidate.flavor == "podman-compose":
+            # A pod would be one more object to clean up, and would share the network namespace.
+            argv += ["--in-pod", "false"]
+        if self.candidate.flavor.startswith("docker"):
+            argv += ["--project-directory", str(project_dir)]
+        argv += ["-p", project]
+        for path in paths:
+            argv += ["-f", path]
+        argv += ["up", "-d"]
+        env = _env(self.candidate.flavor, self.endpoint)
+        return _run(argv, env, timeout_s, cwd=project_dir, stdin=stdin)
 
 
 def _probe(candidate: Candidate, endpoint: str) -> str | None:

@@ -225,3 +225,31 @@ def test_compose_primary_and_services_cannot_reach_another_sessions_network(engi
         assert tool.call("destroy", container=name)["ok"]
     finally:
         other.close()
+
+
+def test_relative_paths_in_compose_content_resolve_against_the_callers_directory(
+    tool, raw, tmp_path, monkeypatch
+):
+    (tmp_path / "app.env").write_text("GREETING=from-env-file\n", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hello.txt").write_text("from-bind-mount\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    content = (
+        "services:\n"
+        "  app:\n"
+        "    image: localhost/base/busybox:latest\n"
+        '    command: ["sleep", "infinity"]\n'
+        "    env_file: app.env\n"
+        "    volumes:\n"
+        "      - ./data:/data:ro\n"
+    )
+    name = unique("reldir")
+    made = tool.call("create", name=name, image=BUSYBOX, compose_content=content)
+    assert made["ok"], made
+    (app,) = raw.containers.list(filters={"label": f"io.containers-tool.attached-to={name}"})
+    code, (out, _) = app.exec_run(["sh", "-c", "echo $GREETING; cat /data/hello.txt"], demux=True)
+    assert code == 0
+    assert out.decode().split() == ["from-env-file", "from-bind-mount"]
+    project = next(s for s in made["provisioning"] if s["step"] == "compose")["project"]
+    assert tool.call("destroy", container=name)["ok"]
+    assert _leftovers(raw, project) == []

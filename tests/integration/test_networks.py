@@ -310,3 +310,32 @@ def test_list_volumes_matches_volumes_carrying_all_the_labels(engine, raw):
     finally:
         for name in made:
             raw.volumes.get(name).remove()
+
+
+def test_expose_port_never_pulls_the_forwarder_image_when_pulling_is_disabled(engine):
+    absent = "localhost/containers-tool-test/absent:0"
+    settings = Settings(runtime=engine, pull="never", image_overrides={"busybox:latest": absent})
+    with ContainersTool(settings) as tool:
+        pulls = []
+        runtime = tool.context.runtime
+        real_pull = runtime.pull_image
+
+        def pull_image(ref):  # records, then does the real thing
+            pulls.append(ref)
+            return real_pull(ref)
+
+        runtime.pull_image = pull_image
+        name = _make(tool, prefix="nopull")
+        result = tool.call("expose_port", container=name, port=8080)
+        assert (result["error"]["code"], result["error"]["field"]) == ("not_found", None)
+        assert pulls == []
+
+
+def test_a_failed_create_removes_the_session_network_it_made(engine, raw, tool):
+    taken = _make(tool)
+    session = f"{TEST_SESSION}-{engine}-{unique('undo')}"
+    with ContainersTool(Settings(runtime=engine), session_id=session) as other:
+        clash = other.call("create", image=BUSYBOX, name=taken, session_network=True)
+        assert (clash["error"]["code"], clash["error"]["field"]) == ("conflict", "name")
+        assert not _exists(raw.networks, f"ct-session-{session}")
+    tool.call("destroy", container=taken)
