@@ -21,7 +21,8 @@ ENGINE_SOCKETS = (
 )
 
 
-def _is_engine_socket(path: Path) -> bool:
+def is_engine_socket(path: Path) -> bool:
+    """Tells whether mounting the resolved `path` would expose an engine's socket."""
     text = str(path)
     if text in ENGINE_SOCKETS or text.endswith(("/docker.sock", "/podman.sock")):
         return True
@@ -94,7 +95,7 @@ def mounts(args: CreateInput, workdir: str, cwd: Path, settings: Settings) -> li
                 field="mounts",
             )
         targets.add(spec.target)
-        if _is_engine_socket(source.resolve()) and not settings.allow_engine_socket:
+        if is_engine_socket(source.resolve()) and not settings.allow_engine_socket:
             raise PolicyDeniedError(
                 f"Mounting {spec.source!r} would give the container control of the engine.",
                 hint="Leave it out; an operator can set allow_engine_socket: true in settings.",

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from containers_tool import compose_policy
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import (
@@ -30,6 +31,7 @@ from containers_tool.errors import (
 from containers_tool.handlers import networks
 from containers_tool.models import CreateInput
 from containers_tool.runtime.compose import ComposeDriver, detect
+from containers_tool.sizes import parse_size
 
 COMPOSE_PROJECT = lb.PREFIX + "compose-project"
 COMPOSE_SERVICE = lb.PREFIX + "compose-service"
@@ -160,16 +162,27 @@ def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
 
 
 def _override(
-    doc: dict[str, Any], tags: dict[str, str], options: Mapping[str, str]
+    doc: dict[str, Any],
+    tags: dict[str, str],
+    options: Mapping[str, str],
+    limits: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
     """Returns an override file that labels every service, network and volume of `doc`.
 
     Bridge networks also get `options`, the driver options that isolate the tool's own networks
     (Runtime.network_isolation), so a stack is as cut off from other sessions as they are.
+    Services get the default `limits` (memory bytes, pids) and no-new-privileges unless they set
+    their own (compose_policy.defaults); (0, 0) leaves them out.
     """
     services: dict[str, Any] = doc["services"]
     out: dict[str, Any] = {
-        "services": {s: {"labels": {**tags, COMPOSE_SERVICE: str(s)}} for s in services}
+        "services": {
+            s: {
+                "labels": {**tags, COMPOSE_SERVICE: str(s)},
+                **(compose_policy.defaults(b, *limits) if all(limits) else {}),
+            }
+            for s, b in services.items()
+        }
     }
     if "version" in doc:  # compose v1 refuses override files of another version
         out["version"] = doc["version"]
@@ -199,6 +212,17 @@ def _up(
     ctx: Context, args: CreateInput, name: str, session: str, project: str, undo: ExitStack
 ) -> dict[str, object]:
     doc, where = _load(args)
+    # Relative paths mean the file's directory (as compose does), or the caller's for content.
+    given = Path(str(args.compose_file)) if args.compose_file else None
+    project_dir = given.resolve().parent if given else Path.cwd()
+    # Before anything is made: the services get no more than a plain create would.
+    compose_policy.check(
+        doc,
+        where,
+        privileged=args.privileged and ctx.settings.allow_privileged,
+        allow_engine_socket=ctx.settings.allow_engine_socket,
+        project_dir=project_dir,
+    )
     if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
         {networks.ATTACHED_TO: name}
     ):
@@ -232,17 +256,12 @@ def _up(
     # Private (0700) and removed whatever happens: the content may hold secrets.
     tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
     try:
-        files: list[Path | str] = []
-        if args.compose_file:
-            given = Path(str(args.compose_file))
-            files.append(given)
-            project_dir = given.resolve().parent  # as compose does for a file
-        else:
-            files.append(str(args.compose_content))
-            project_dir = Path.cwd()  # the caller's, as for mount_cwd
+        files: list[Path | str] = [given or str(args.compose_content)]
         override = tmp / "containers-tool.override.yaml"
         isolate = ctx.runtime.network_isolation().options
-        override.write_text(yaml.safe_dump(_override(doc, tags, isolate)), encoding="utf-8")
+        limits = (parse_size(ctx.settings.memory_limit), ctx.settings.pids_limit)
+        text = yaml.safe_dump(_override(doc, tags, isolate, limits))
+        override.write_text(text, encoding="utf-8")
         files.append(override)
         result = compose.up(project, files, UP_TIMEOUT_S, project_dir=project_dir, scratch=tmp)
     finally:
