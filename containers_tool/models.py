@@ -117,7 +117,9 @@ class CreateInput(ProvisionFields, Input):
         "uid:gid, or with keep_command the image's own USER.",
     )
     privileged: bool = Field(
-        False, description="Privileged mode; refused unless the operator's policy allows it."
+        False,
+        description="Privileged mode; refused unless the operator's policy allows it. Also lets "
+        "compose services use privileged, cap_add, devices and host namespaces.",
     )
     # --- networks and compose (issue 5) ---
     session_network: bool | None = Field(
