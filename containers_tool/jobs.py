@@ -24,6 +24,7 @@ from containers_tool import labels as lb
 from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
 from containers_tool.runtime.base import ExecRequest, ExecResult
 from containers_tool.runtime.streams import TREE_FUNCTIONS
+from containers_tool.runtime.users import ROOT
 
 #: Jobs of containers made by create: on the tool's tmpfs (see `tmpfs_options`).
 JOBS_DIR = lb.ENVFILE_DIR + "/jobs"
@@ -35,7 +36,6 @@ _BASE = f"b={JOBS_DIR}; [ -d {lb.ENVFILE_DIR} ] || b={FALLBACK_DIR}"
 TMPFS_MIN, TMPFS_MAX = 16 * 2**20, 2**30
 JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 JOB_MARKER_VAR = "CONTAINERS_TOOL_JOB"
-ROOT = "0:0"
 #: Seconds between checks of a long-poll inside the container; bounds how late an exit is seen.
 TICK_S = 0.05
 #: Exit status a shell reports for a job killed by SIGKILL.

@@ -14,9 +14,9 @@ from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_comman
 from containers_tool.handlers.sessions import session_exec
 from containers_tool.models import ExecHintInput, ExecInput
 from containers_tool.runtime.base import ExecRequest, ExecResult
+from containers_tool.runtime.users import ROOT
 from containers_tool.sessions import SHELL_ARGV
 
-ROOT = "0:0"
 #: Exit codes of an exec that never started (bad workdir, missing binary, OCI errors).
 START_FAILED = frozenset({125, 126, 127})
 

@@ -8,13 +8,14 @@ from functools import partial
 from containers_tool import jobs
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
-from containers_tool.handlers.exec import ROOT, run, shell_argv
+from containers_tool.handlers.exec import run, shell_argv
 from containers_tool.models_long import (
     ExecBackgroundInput,
     ExecCancelInput,
     ExecPollInput,
     ListJobsInput,
 )
+from containers_tool.runtime.users import ROOT
 
 
 def _runner(ctx: Context, container: str) -> jobs.Runner:

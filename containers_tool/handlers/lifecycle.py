@@ -35,6 +35,7 @@ from containers_tool.models import (
     StatusInput,
 )
 from containers_tool.runtime.base import ContainerInfo, ContainerSpec
+from containers_tool.runtime.users import ROOT
 from containers_tool.services import ensure_running, exit_details, settle_window
 
 log = logging.getLogger("containers_tool")
@@ -162,7 +163,10 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         labels=labels,
         env={**(purpose.env if purpose else {}), **prov.env, **args.env},
         workdir=workdir,
-        user=user,
+        # Under the keep-alive, PID 1 runs as root and execs default to the mapped user: on
+        # Docker a non-root container user leaves even root execs without capabilities.
+        user=user if args.keep_command else ROOT,
+        exec_user=None if args.keep_command else user,
         mounts=[*mounts, *prov.mounts],
         # Env file and job output (issue 4): in memory, never in a commit or snapshot.
         tmpfs={lb.ENVFILE_DIR: jobs.tmpfs_options(memory)},

@@ -11,9 +11,9 @@ from containers_tool.dispatch import operation
 from containers_tool.errors import InvalidInputError, NotFoundError, ToolError
 from containers_tool.models import ExecInput
 from containers_tool.models_sessions import CloseSessionInput
+from containers_tool.runtime.users import ROOT
 from containers_tool.sessions import Session, env_prefix
 
-ROOT = "0:0"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

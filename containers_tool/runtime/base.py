@@ -67,6 +67,8 @@ class ContainerSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     workdir: str | None = None
     user: str | None = None
+    #: The default user of execs when it differs from the main process's `user` (see users.py).
+    exec_user: str | None = None
     mounts: Sequence[MountSpec] = ()
     ports: Sequence[PortSpec] = ()
     network: str | None = None

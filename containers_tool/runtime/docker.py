@@ -53,6 +53,7 @@ from containers_tool.runtime.streams import (
     stream_timeout,
 )
 from containers_tool.runtime.transport import transport_error
+from containers_tool.runtime.users import ExecUsers, exec_user_labels
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 UNAVAILABLE_HINT = (
@@ -146,6 +147,12 @@ class DockerRuntime:
         self.endpoint = endpoint
         with _engine_errors("Docker"):
             self._api = docker.APIClient(base_url=endpoint, version="1.41", timeout=60)
+        self._users = ExecUsers(self._labels_of)
+
+    def _labels_of(self, container: str) -> tuple[str, Mapping[str, str]]:
+        with _engine_errors(f"Container {container!r}"):
+            data = self._api.inspect_container(container)
+        return str(data.get("Id", "")), dict((data.get("Config") or {}).get("Labels") or {})
 
     def info(self) -> EngineInfo:
         """See Runtime.info."""
@@ -217,13 +224,14 @@ class DockerRuntime:
                 entrypoint=None if spec.entrypoint is None else list(spec.entrypoint) or [""],
                 name=spec.name,
                 environment=dict(spec.env),
-                labels=dict(spec.labels),
+                labels=exec_user_labels(spec),
                 working_dir=spec.workdir,
                 user=spec.user,
                 hostname=spec.hostname,
                 ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
                 host_config=host_config,
             )
+        self._users.remember(str(created["Id"]), spec.exec_user)
         return str(created["Id"])
 
     def start_container(self, container: str) -> None:
@@ -247,6 +255,7 @@ class DockerRuntime:
     def remove_container(self, container: str) -> None:
         """See Runtime.remove_container."""
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
+            self._users.forget(container)
             self._api.remove_container(container, v=True, force=True)
 
     # --- images, logs (issue 4: service containers, snapshots) ---
@@ -348,13 +357,14 @@ class DockerRuntime:
         name, _, value = marker.partition("=")
         env = {**req.env, name: value}
         subject = f"Container {container!r}"
+        user = self._users.resolve(container, req.user)
         with _engine_errors(subject):
             exec_id = self._api.exec_create(
                 container,
                 list(req.argv),
                 environment=env,
                 workdir=req.workdir,
-                user=req.user or "",
+                user=user,
             )["Id"]
             sock = self._api.exec_start(exec_id, socket=True)
             # Not the client's 60 s: an exec's output may be silent for longer.
@@ -365,7 +375,7 @@ class DockerRuntime:
             return collect(
                 req,
                 read_frames(lambda n: socket_read(sock, n)),
-                kill=lambda: self._kill_marked(container, marker, req.user),
+                kill=lambda: self._kill_marked(container, marker, user),
                 abort=lambda: _shutdown(sock),
                 close=lambda: _close(sock),
                 inspect=lambda: self._api.exec_inspect(exec_id),
@@ -384,6 +394,7 @@ class DockerRuntime:
         marker = new_marker()
         name, _, value = marker.partition("=")
         subject = f"Container {container!r}"
+        user = self._users.resolve(container, user)
         with _engine_errors(subject):
             exec_id = self._api.exec_create(
                 container,

@@ -56,6 +56,7 @@ from containers_tool.runtime.streams import (
     stream_timeout,
 )
 from containers_tool.runtime.transport import transport_error
+from containers_tool.runtime.users import ExecUsers, exec_user_labels
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
 UNAVAILABLE_HINT = (
@@ -175,6 +176,12 @@ class PodmanRuntime:
             self._client = podman.PodmanClient(base_url=endpoint, timeout=60)
         self._api = self._client.api
         self._isolation: NetworkIsolation | None = None
+        self._users = ExecUsers(self._labels_of)
+
+    def _labels_of(self, container: str) -> tuple[str, Mapping[str, str]]:
+        with _engine_errors(f"Container {container!r}"):
+            data = _check(self._api.get(f"/containers/{container}/json")).json()
+        return str(data.get("Id", "")), dict((data.get("Config") or {}).get("Labels") or {})
 
     def info(self) -> EngineInfo:
         """See Runtime.info."""
@@ -234,7 +241,7 @@ class PodmanRuntime:
             "name": spec.name,
             "image": spec.image,
             "env": dict(spec.env),
-            "labels": dict(spec.labels),
+            "labels": exec_user_labels(spec),
             "init": spec.init,
             "privileged": spec.privileged,
             "no_new_privileges": spec.no_new_privileges,
@@ -288,6 +295,7 @@ class PodmanRuntime:
             body["networks"] = {spec.network: {}}
         with _engine_errors(f"Container {spec.name!r}"):
             created = _check(self._api.post("/containers/create", data=json.dumps(body))).json()
+        self._users.remember(str(created["Id"]), spec.exec_user)
         return str(created["Id"])
 
     def start_container(self, container: str) -> None:
@@ -313,6 +321,7 @@ class PodmanRuntime:
     def remove_container(self, container: str) -> None:
         """See Runtime.remove_container."""
         params = {"force": "true", "v": "true", "timeout": "0"}
+        self._users.forget(container)
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
             _check(self._api.delete(f"/containers/{container}", params=params))
 
@@ -437,8 +446,9 @@ class PodmanRuntime:
         }
         if req.workdir:
             body["WorkingDir"] = req.workdir
-        if req.user:
-            body["User"] = req.user
+        user = self._users.resolve(container, req.user)
+        if user:
+            body["User"] = user
         subject = f"Container {container!r}"
         with _engine_errors(subject):
             exec_id = _check(
@@ -458,7 +468,7 @@ class PodmanRuntime:
             return collect(
                 req,
                 read_frames(response.raw.read),
-                kill=lambda: self._kill_marked(container, marker, req.user),
+                kill=lambda: self._kill_marked(container, marker, user),
                 abort=lambda: _shutdown(sock),
                 close=response.close,
                 inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
@@ -484,6 +494,7 @@ class PodmanRuntime:
         }
         if workdir:
             body["WorkingDir"] = workdir
+        user = self._users.resolve(container, user)
         if user:
             body["User"] = user
         subject = f"Container {container!r}"

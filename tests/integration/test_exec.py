@@ -69,6 +69,35 @@ def test_timeout_kills_the_process_tree_of_a_non_root_command(tool):
         tool.call("destroy", container=name)
 
 
+def test_as_root_keeps_root_powers_when_the_mapped_user_is_not_root(tool, engine):
+    # Docker gives no capability to any exec, root ones included, of a container whose own user
+    # is not root. A non-root host user (the usual case) would lose `as_root` installs and chown.
+    made = tool.call("create", image=BUSYBOX, user="1000:1000")
+    name = made["container"]
+    try:
+        plain = tool.call("exec", container=name, command="id -u; id -g")
+        assert plain["stdout"] == "1000\n1000\n", plain
+        script = "grep CapEff /proc/self/status; touch /tmp/f && chown 1000:1000 /tmp/f && id -u"
+        root = tool.call("exec", container=name, command=script, as_root=True)
+        assert root["exit_code"] == 0, root
+        caps = int(root["stdout"].split()[1], 16)
+        assert caps & (1 << 0), root  # CAP_CHOWN
+        assert root["stdout"].endswith("\n0\n")
+        assert tool.call("status", container=name)["user"] == "1000:1000"
+        hint = tool.call("exec_interactive_hint", container=name)
+        assert hint["user"] == "1000:1000"
+        assert "1000:1000" in hint["command"]
+        # Another tool (as a new process would) finds the mapped user from the labels.
+        fresh = ContainersTool(runtime=engine, reap_on_exit=False)
+        try:
+            again = fresh.call("exec", container=name, command="id -u")
+            assert again["stdout"] == "1000\n", again
+        finally:
+            fresh.close()
+    finally:
+        tool.call("destroy", container=name)
+
+
 def test_large_output_is_bounded_with_totals(tool, box):
     result = tool.call("exec", container=box, command="seq 1 100000")
     assert result["exit_code"] == 0
