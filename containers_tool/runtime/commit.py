@@ -11,6 +11,8 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from containers_tool.runtime.users import EXEC_USER_LABEL
+
 #: Variables the engine sets in each container itself (Podman lists them in the config).
 ENGINE_SET_ENV = frozenset({"HOSTNAME", "container"})
 
@@ -54,8 +56,10 @@ def config_changes(
         changes.append(f"ENTRYPOINT {json.dumps(list(entrypoint))}")
     if config.get("WorkingDir"):
         changes.append(f"WORKDIR {config['WorkingDir']}")
-    if config.get("User"):
-        changes.append(f"USER {config['User']}")
+    # The user the container's execs ran as, not its keep-alive's root (see users.py).
+    user = (config.get("Labels") or {}).get(EXEC_USER_LABEL) or config.get("User")
+    if user:
+        changes.append(f"USER {user}")
     changes += [f"EXPOSE {port}" for port in config.get("ExposedPorts") or {}]
     if config.get("StopSignal"):
         changes.append(f"STOPSIGNAL {config['StopSignal']}")
