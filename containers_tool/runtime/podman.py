@@ -584,11 +584,14 @@ class PodmanRuntime:
     def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
         """See Runtime.put_archive."""
         with _engine_errors(f"Path {dest!r} in container {container!r}"):
+            # The Docker-compatible endpoint keeps each member's owner, as Docker does; the
+            # libpod one chowns everything to the container's user (root under the keep-alive).
             _check(
                 self._api.put(
                     f"/containers/{container}/archive",
                     params={"path": dest},
                     data=tar,  # type: ignore[arg-type]  # requests streams any iterable
+                    compatible=True,
                 )
             )
 
