@@ -93,7 +93,8 @@ def _engine_errors(subject: str) -> Iterator[None]:
             # podman-py wraps a failed connection (an OSError) in an APIError with no answer.
             raise transport_error("Podman", subject, exc.__cause__, UNAVAILABLE_HINT) from exc
         status = getattr(response, "status_code", None)
-        if status == 404:
+        # Podman answers 500 "no such container" for one removed while it is being looked at.
+        if status == 404 or "no such container" in _explain(exc):
             raise NotFoundError(
                 f"{subject} was not found ({_explain(exc)}).", hint="Call list."
             ) from exc
@@ -311,12 +312,19 @@ class PodmanRuntime:
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         """See Runtime.list_containers."""
-        filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
-        with _engine_errors("Podman"):
-            rows = _check(
-                self._api.get("/containers/json", params={"all": "true", "filters": filters})
-            ).json()
-        return [summary_info(r) for r in rows or []]
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        return [summary_info(r) for r in self._container_rows(filters)]
+
+    def _container_rows(self, filters: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+        params = {"all": "true", "filters": json.dumps(filters)}
+        for attempt in range(3):
+            try:
+                with _engine_errors("Podman"):
+                    return list(_check(self._api.get("/containers/json", params=params)).json())
+            except NotFoundError:  # a container was removed while Podman listed it: ask again
+                if attempt == 2:
+                    raise
+        return []
 
     def remove_container(self, container: str) -> None:
         """See Runtime.remove_container."""
@@ -720,10 +728,7 @@ class PodmanRuntime:
         """See Runtime.inspect_network."""
         with _engine_errors(f"Network {network!r}"):
             data = _check(self._api.get(f"/networks/{network}/json")).json()
-            filters = json.dumps({"network": [str(data.get("name", network))]})
-            rows = _check(
-                self._api.get("/containers/json", params={"all": "true", "filters": filters})
-            ).json()
+        rows = self._container_rows({"network": [str(data.get("name", network))]})
         attached: dict[str, str] = {}
         for row in rows or []:
             name = str((row.get("Names") or [""])[0])
