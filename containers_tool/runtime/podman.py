@@ -1,4 +1,7 @@
-"""PodmanRuntime: Podman through the `podman` SDK (libpod REST); the only podman importer."""
+"""PodmanRuntime: Podman through the `podman` SDK (libpod REST).
+
+With podman_errors, podman_exec and podman_networks, the only modules importing podman.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ import contextlib
 import io
 import json
 import os
-import socket
 import tarfile
-import urllib.parse
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,153 +17,37 @@ from typing import Any
 
 import podman
 import podman.errors
-import requests.exceptions
-import urllib3.exceptions
 
 from containers_tool.errors import (
-    ConflictError,
-    EngineError,
     NotFoundError,
-    RuntimeUnavailableError,
-    ToolError,
 )
-from containers_tool.runtime import isolation
 from containers_tool.runtime.base import (
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
     EngineInfo,
-    ExecRequest,
-    ExecResult,
     ImageInfo,
-    NetworkInfo,
     NetworkIsolation,
     PathStat,
-    ShellChannel,
-    VolumeInfo,
 )
 from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
-from containers_tool.runtime.shell import SocketShell
+from containers_tool.runtime.podman_errors import _check, _engine_errors, _explain
+from containers_tool.runtime.podman_exec import PodmanExec
+from containers_tool.runtime.podman_networks import PodmanNetworks
 from containers_tool.runtime.streams import (
     build_failed,
-    collect,
-    kill_argv,
     log_params,
-    new_marker,
     plain,
     read_frames,
     read_logs,
-    stream_timeout,
 )
-from containers_tool.runtime.transport import transport_error
 from containers_tool.runtime.users import ExecUsers, exec_user_labels
 
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
-UNAVAILABLE_HINT = (
-    "Start the Podman API socket (`systemctl --user enable --now podman.socket`, or as root "
-    "`podman system service --time=0 unix:///run/podman/podman.sock &`, or run "
-    "scripts/provision-engines.sh), then call preflight."
-)
 
 
-def _explain(exc: Any) -> str:
-    response = getattr(exc, "response", None)
-    with contextlib.suppress(Exception):
-        body = response.json() if response is not None else {}
-        if isinstance(body, dict) and body.get("message"):
-            return str(body["message"])
-    return str(getattr(exc, "explanation", None) or exc)
-
-
-@contextlib.contextmanager
-def _engine_errors(subject: str) -> Iterator[None]:
-    """Translates podman SDK exceptions into the tool's error types, once, here."""
-    try:
-        yield
-    except ToolError:
-        raise  # already translated (and some are OSErrors, caught below otherwise)
-    except (podman.errors.NotFound, podman.errors.ImageNotFound) as exc:
-        # podman's ImageNotFound is not a NotFound: list both.
-        raise NotFoundError(
-            f"{subject} was not found ({_explain(exc)}).", hint="Call list to see names."
-        ) from exc
-    except podman.errors.APIError as exc:
-        response = getattr(exc, "response", None)
-        if response is None and exc.__cause__ is not None:
-            # podman-py wraps a failed connection (an OSError) in an APIError with no answer.
-            raise transport_error("Podman", subject, exc.__cause__, UNAVAILABLE_HINT) from exc
-        status = getattr(response, "status_code", None)
-        # Podman answers 500 "no such container" for one removed while it is being looked at.
-        if status == 404 or "no such container" in _explain(exc):
-            raise NotFoundError(
-                f"{subject} was not found ({_explain(exc)}).", hint="Call list."
-            ) from exc
-        text = _explain(exc)
-        # Podman 4 answers 500 for some conflicts; its messages are stable across versions.
-        if status == 409 or "already in use" in text or "state improper" in text:
-            raise ConflictError(
-                f"{subject}: {text}", hint="Call status or list to see its state."
-            ) from exc
-        raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
-    except podman.errors.PodmanError as exc:
-        raise RuntimeUnavailableError(
-            f"Podman is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
-        ) from exc
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        # A read timeout of a streamed response (exec, logs, build) surfaces here unwrapped.
-        raise transport_error("Podman", subject, exc, UNAVAILABLE_HINT) from exc
-
-
-def _network(data: dict[str, Any], containers: Mapping[str, str] | None = None) -> NetworkInfo:
-    return NetworkInfo(
-        id=str(data.get("id", "")),
-        name=str(data.get("name", "")),
-        driver=str(data.get("driver", "")),
-        internal=bool(data.get("internal")),
-        labels=dict(data.get("labels") or {}),
-        containers=dict(containers or {}),
-        subnets=[str(s.get("subnet")) for s in data.get("subnets") or []],
-    )
-
-
-def _network_conflict(subject: str, exc: ConflictError | EngineError) -> ToolError:
-    text = exc.message
-    if "being used" in text or "in use" in text or "already" in text:
-        return ConflictError(text, hint="Call list_networks.")
-    if "not connected" in text or "no such" in text.lower():
-        return NotFoundError(text, hint="Call status.")
-    return exc
-
-
-def _check(response: Any) -> Any:
-    response.raise_for_status()
-    return response
-
-
-def _response_socket(response: Any) -> socket.socket | None:
-    """The socket under a streamed response.
-
-    http.client drops the connection's `sock` once a response will close, so this looks
-    under the response's file too (the route docker-py's `_get_raw_response_socket` takes).
-    """
-    conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
-    sock = getattr(conn, "sock", None)
-    if not isinstance(sock, socket.socket):
-        reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _shutdown(sock: socket.socket | None) -> None:
-    # Shutting the socket down ends a read blocked in another thread. Closing the response
-    # instead would wait for that read: the reader holds the buffered file's lock.
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-class PodmanRuntime:
+class PodmanRuntime(PodmanExec, PodmanNetworks):
     """Podman over its libpod REST API.
 
     Args:
@@ -442,153 +327,6 @@ class PodmanRuntime:
             finally:
                 response.close()
 
-    def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
-        """See Runtime.exec_command."""
-        marker = new_marker()
-        env = [f"{k}={v}" for k, v in req.env.items()] + [marker]
-        body: dict[str, Any] = {
-            "Cmd": list(req.argv),
-            "AttachStdout": True,
-            "AttachStderr": True,
-            "Env": env,
-        }
-        if req.workdir:
-            body["WorkingDir"] = req.workdir
-        user = self._users.resolve(container, req.user)
-        if user:
-            body["User"] = user
-        subject = f"Container {container!r}"
-        with _engine_errors(subject):
-            exec_id = _check(
-                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
-            ).json()["Id"]
-            response = _check(
-                self._api.post(
-                    f"/exec/{exec_id}/start",
-                    data=json.dumps({"Detach": False, "Tty": False}),
-                    stream=True,
-                )
-            )
-        sock = _response_socket(response)
-        if sock is not None:  # not the client's 60 s: an exec may be silent for longer
-            sock.settimeout(stream_timeout(req))
-        with _engine_errors(subject):
-            return collect(
-                req,
-                read_frames(response.raw.read),
-                kill=lambda: self._kill_marked(container, marker, user),
-                abort=lambda: _shutdown(sock),
-                close=response.close,
-                inspect=lambda: _check(self._api.get(f"/exec/{exec_id}/json")).json(),
-            )
-
-    def open_shell(
-        self,
-        container: str,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        user: str | None,
-        workdir: str | None,
-    ) -> ShellChannel:
-        """See Runtime.open_shell."""
-        marker = new_marker()
-        body: dict[str, Any] = {
-            "Cmd": list(argv),
-            "AttachStdin": True,
-            "AttachStdout": True,
-            "AttachStderr": True,
-            "Env": [f"{k}={v}" for k, v in env.items()] + [marker],
-        }
-        if workdir:
-            body["WorkingDir"] = workdir
-        user = self._users.resolve(container, user)
-        if user:
-            body["User"] = user
-        subject = f"Container {container!r}"
-        with _engine_errors(subject):
-            exec_id = _check(
-                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
-            ).json()["Id"]
-            sock, pending = self._hijack(f"exec/{exec_id}/start", {"Detach": False, "Tty": False})
-
-        def inspect() -> Mapping[str, Any]:
-            with _engine_errors(subject):
-                return dict(_check(self._api.get(f"/exec/{exec_id}/json")).json())
-
-        return SocketShell(
-            sock,
-            pending,
-            inspect=inspect,
-            kill=lambda: self._kill_marked(container, marker, user),
-            release=sock.close,
-        )
-
-    def _hijack(self, path: str, body: Mapping[str, Any]) -> tuple[socket.socket, bytes]:
-        """POSTs `path` on a connection of its own and returns it once upgraded to a raw stream.
-
-        requests cannot hand over a connection it has upgraded, so this speaks the libpod
-        API's small HTTP/1.1 upgrade itself, over the same socket the SDK uses.
-        """
-        url = self._api.base_url
-        if url.scheme == "http+unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(60)
-            sock.connect(urllib.parse.unquote(url.netloc))
-        elif url.scheme == "http":
-            host, _, port = url.netloc.rpartition(":")
-            sock = socket.create_connection((host, int(port or 80)), timeout=60)
-        else:
-            raise EngineError(
-                f"Sessions are not supported over a {url.scheme} Podman endpoint.",
-                hint="Use a unix or tcp endpoint, or exec without session.",
-            )
-        payload = json.dumps(dict(body)).encode()
-        head = (
-            f"POST {urllib.parse.urljoin(self._api.path_prefix, path)} HTTP/1.1\r\n"
-            "Host: d\r\nContent-Type: application/json\r\n"
-            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
-            f"Content-Length: {len(payload)}\r\n\r\n"
-        )
-        try:
-            sock.sendall(head.encode() + payload)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except OSError:
-            sock.close()
-            raise
-        header, _, rest = data.partition(b"\r\n\r\n")
-        status = header.split(b" ", 2)[1:2]
-        code = int(status[0]) if status and status[0].isdigit() else 0
-        if code in (101, 200):
-            return sock, rest
-        sock.close()
-        text = rest.decode("utf-8", "replace").strip()
-        with contextlib.suppress(ValueError, AttributeError):
-            text = str(json.loads(text).get("message") or text)
-        if code == 404:
-            raise NotFoundError(f"Podman: {text}", hint="Call list to see names.")
-        if code == 409 or "state improper" in text:
-            raise ConflictError(f"Podman: {text}", hint="Call status; start the container.")
-        raise EngineError(
-            f"Podman answered {code} to an exec start: {text}", hint="Call preflight."
-        )
-
-    def _kill_marked(self, container: str, marker: str, user: str | None) -> None:
-        # As the command's own user (see streams.KILL_SCRIPT): root may lack CAP_KILL.
-        body: dict[str, Any] = {"Cmd": kill_argv(marker), "AttachStdout": True}
-        if user:
-            body["User"] = user
-        with _engine_errors(f"Container {container!r}"):
-            exec_id = _check(
-                self._api.post(f"/containers/{container}/exec", data=json.dumps(body))
-            ).json()["Id"]
-            _check(self._api.post(f"/exec/{exec_id}/start", data=json.dumps({"Detach": False})))
-
     def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
         """See Runtime.put_archive."""
         with _engine_errors(f"Path {dest!r} in container {container!r}"):
@@ -691,106 +429,3 @@ class PodmanRuntime:
         return bool(runtime_dir) and self.endpoint == f"unix://{runtime_dir}/podman/podman.sock"
 
     # --- networks (issue 5) ---
-
-    def network_isolation(self) -> NetworkIsolation:
-        """See Runtime.network_isolation."""
-        if self._isolation is None:
-            with _engine_errors("Podman"):
-                data = _check(self._api.get("/info")).json()
-            host = data.get("host") or {}
-            self._isolation = isolation.podman(
-                str((data.get("version") or {}).get("Version", "")),
-                str(host.get("networkBackend", "")),
-                str((host.get("networkBackendInfo") or {}).get("version", "")),
-            )
-        return self._isolation
-
-    def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
-        """See Runtime.create_network."""
-        body = {
-            "name": name,
-            "driver": "bridge",
-            "labels": dict(labels),
-            "internal": internal,
-            "dns_enabled": True,
-            # Docker isolates its bridges from each other by default; netavark only when asked.
-            "options": dict(self.network_isolation().options),
-        }
-        subject = f"Network {name!r}"
-        try:
-            with _engine_errors(subject):
-                _check(self._api.post("/networks/create", data=json.dumps(body)))
-        except (ConflictError, EngineError) as exc:
-            raise _network_conflict(subject, exc) from exc
-        return self.inspect_network(name)
-
-    def inspect_network(self, network: str) -> NetworkInfo:
-        """See Runtime.inspect_network."""
-        with _engine_errors(f"Network {network!r}"):
-            data = _check(self._api.get(f"/networks/{network}/json")).json()
-        rows = self._container_rows({"network": [str(data.get("name", network))]})
-        attached: dict[str, str] = {}
-        for row in rows or []:
-            name = str((row.get("Names") or [""])[0])
-            with contextlib.suppress(NotFoundError):
-                attached[name] = self.container_addresses(name).get(str(data.get("name")), "")
-        return _network(data, attached)
-
-    def list_networks(self, labels: Mapping[str, str]) -> list[NetworkInfo]:
-        """See Runtime.list_networks."""
-        filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
-        with _engine_errors("Podman"):
-            rows = _check(self._api.get("/networks/json", params={"filters": filters})).json()
-        return [_network(r) for r in rows or []]
-
-    def remove_network(self, network: str) -> None:
-        """See Runtime.remove_network."""
-        subject = f"Network {network!r}"
-        try:
-            with contextlib.suppress(NotFoundError), _engine_errors(subject):
-                _check(self._api.delete(f"/networks/{network}"))
-        except (ConflictError, EngineError) as exc:
-            raise _network_conflict(subject, exc) from exc
-
-    def connect_network(self, network: str, container: str, aliases: Sequence[str]) -> None:
-        """See Runtime.connect_network."""
-        body = {"container": container, "aliases": list(aliases)}
-        subject = f"Network {network!r}"
-        try:
-            with _engine_errors(subject):
-                _check(self._api.post(f"/networks/{network}/connect", data=json.dumps(body)))
-        except (ConflictError, EngineError) as exc:
-            raise _network_conflict(subject, exc) from exc
-
-    def disconnect_network(self, network: str, container: str) -> None:
-        """See Runtime.disconnect_network."""
-        body = {"Container": container}
-        subject = f"Network {network!r}"
-        try:
-            with _engine_errors(subject):
-                _check(self._api.post(f"/networks/{network}/disconnect", data=json.dumps(body)))
-        except (ConflictError, EngineError) as exc:
-            raise _network_conflict(subject, exc) from exc
-
-    def container_addresses(self, container: str) -> dict[str, str]:
-        """See Runtime.container_addresses."""
-        with _engine_errors(f"Container {container!r}"):
-            data = _check(self._api.get(f"/containers/{container}/json")).json()
-        nets = (data.get("NetworkSettings") or {}).get("Networks") or {}
-        return {str(k): str(v.get("IPAddress") or "") for k, v in nets.items()}
-
-    def list_volumes(self, labels: Mapping[str, str]) -> list[VolumeInfo]:
-        """See Runtime.list_volumes."""
-        filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
-        with _engine_errors("Podman"):
-            rows = _check(self._api.get("/volumes/json", params={"filters": filters})).json()
-        found = [
-            VolumeInfo(str(r.get("Name", "")), dict(r.get("Labels") or {})) for r in rows or []
-        ]
-        # Podman 4.3 matches volumes carrying ANY of the labels (containers and networks: all).
-        return [v for v in found if all(v.labels.get(k) == val for k, val in labels.items())]
-
-    def remove_volume(self, volume: str) -> None:
-        """See Runtime.remove_volume."""
-        with contextlib.suppress(NotFoundError), _engine_errors(f"Volume {volume!r}"):
-            _check(self._api.delete(f"/volumes/{volume}", params={"force": "true"}))
