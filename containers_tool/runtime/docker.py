@@ -1,9 +1,11 @@
-"""DockerRuntime: the Docker Engine through the `docker` SDK. The only module importing docker."""
+"""DockerRuntime: the Docker Engine through the `docker` SDK.
+
+With docker_errors, docker_exec and docker_networks, the only modules importing docker.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -13,128 +15,36 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
-import urllib3.exceptions
-from docker.utils.socket import read as socket_read
 
 from containers_tool.errors import (
-    ConflictError,
-    EngineError,
     NotFoundError,
-    RuntimeUnavailableError,
-    ToolError,
 )
-from containers_tool.runtime import isolation
 from containers_tool.runtime.base import (
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
     EngineInfo,
-    ExecRequest,
-    ExecResult,
     ImageInfo,
-    NetworkInfo,
-    NetworkIsolation,
     PathStat,
-    ShellChannel,
-    VolumeInfo,
 )
 from containers_tool.runtime.commit import config_changes
+from containers_tool.runtime.docker_errors import _engine_errors
+from containers_tool.runtime.docker_exec import DockerExec
+from containers_tool.runtime.docker_networks import DockerNetworks
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
-from containers_tool.runtime.shell import SocketShell
 from containers_tool.runtime.streams import (
     build_failed,
-    collect,
-    kill_argv,
     log_params,
-    new_marker,
     plain,
     read_frames,
     read_logs,
-    stream_timeout,
 )
-from containers_tool.runtime.transport import transport_error
 from containers_tool.runtime.users import ExecUsers, exec_user_labels
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-UNAVAILABLE_HINT = (
-    "Start Docker (e.g. `sudo systemctl start docker`, or run scripts/provision-engines.sh as "
-    "root), then call preflight."
-)
 
 
-@contextlib.contextmanager
-def _engine_errors(subject: str) -> Iterator[None]:
-    """Translates docker SDK exceptions into the tool's error types, once, here."""
-    try:
-        yield
-    except ToolError:
-        raise  # already translated (and some are OSErrors, caught below otherwise)
-    except docker.errors.NotFound as exc:
-        raise NotFoundError(
-            f"{subject} was not found ({exc.explanation or exc}).", hint="Call list to see names."
-        ) from exc
-    except docker.errors.APIError as exc:
-        explanation = str(exc.explanation or exc)
-        if exc.status_code == 409:
-            raise ConflictError(
-                f"{subject}: {explanation}", hint="Call status or list to see its state."
-            ) from exc
-        raise EngineError(f"{subject}: {explanation}", hint="Check the engine log.") from exc
-    except docker.errors.DockerException as exc:
-        raise RuntimeUnavailableError(
-            f"Docker is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
-        ) from exc
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        raise transport_error("Docker", subject, exc, UNAVAILABLE_HINT) from exc
-
-
-@contextlib.contextmanager
-def _network_errors(subject: str) -> Iterator[None]:
-    """Network calls answer 403/500 for states that are conflicts or absences to the caller."""
-    with _engine_errors(subject):
-        try:
-            yield
-        except docker.errors.NotFound:
-            raise
-        except docker.errors.APIError as exc:
-            text = str(exc.explanation or exc)
-            if "not connected" in text:
-                raise NotFoundError(f"{subject}: {text}", hint="Call status.") from exc
-            if exc.status_code in (403, 409) or "already exists" in text:
-                raise ConflictError(f"{subject}: {text}", hint="Call list_networks.") from exc
-            raise
-
-
-def _network(data: dict[str, Any]) -> NetworkInfo:
-    return NetworkInfo(
-        id=str(data.get("Id", "")),
-        name=str(data.get("Name", "")),
-        driver=str(data.get("Driver", "")),
-        internal=bool(data.get("Internal")),
-        labels=dict(data.get("Labels") or {}),
-        containers={
-            str(c.get("Name", "")): str(c.get("IPv4Address", "")).partition("/")[0]
-            for c in (data.get("Containers") or {}).values()
-        },
-        subnets=[str(c.get("Subnet")) for c in (data.get("IPAM") or {}).get("Config") or []],
-    )
-
-
-def _shutdown(sock: Any) -> None:
-    raw = getattr(sock, "_sock", sock)
-    with contextlib.suppress(OSError):
-        raw.shutdown(socket.SHUT_RDWR)
-
-
-def _close(sock: Any) -> None:
-    # The SDK hands back a SocketIO over the connection's socket: close both, or the fd leaks.
-    for part in (sock, getattr(sock, "_sock", None)):
-        if part is not None:
-            with contextlib.suppress(OSError):
-                part.close()
-
-
-class DockerRuntime:
+class DockerRuntime(DockerExec, DockerNetworks):
     """Docker Engine over its REST API.
 
     Args:
@@ -351,86 +261,6 @@ class DockerRuntime:
             finally:
                 response.close()
 
-    def exec_command(self, container: str, req: ExecRequest) -> ExecResult:
-        """See Runtime.exec_command."""
-        marker = new_marker()
-        name, _, value = marker.partition("=")
-        env = {**req.env, name: value}
-        subject = f"Container {container!r}"
-        user = self._users.resolve(container, req.user)
-        with _engine_errors(subject):
-            exec_id = self._api.exec_create(
-                container,
-                list(req.argv),
-                environment=env,
-                workdir=req.workdir,
-                user=user,
-            )["Id"]
-            sock = self._api.exec_start(exec_id, socket=True)
-            # Not the client's 60 s: an exec's output may be silent for longer.
-            raw = getattr(sock, "_sock", sock)
-            if isinstance(raw, socket.socket):
-                raw.settimeout(stream_timeout(req))
-        with _engine_errors(subject):
-            return collect(
-                req,
-                read_frames(lambda n: socket_read(sock, n)),
-                kill=lambda: self._kill_marked(container, marker, user),
-                abort=lambda: _shutdown(sock),
-                close=lambda: _close(sock),
-                inspect=lambda: self._api.exec_inspect(exec_id),
-            )
-
-    def open_shell(
-        self,
-        container: str,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        user: str | None,
-        workdir: str | None,
-    ) -> ShellChannel:
-        """See Runtime.open_shell."""
-        marker = new_marker()
-        name, _, value = marker.partition("=")
-        subject = f"Container {container!r}"
-        user = self._users.resolve(container, user)
-        with _engine_errors(subject):
-            exec_id = self._api.exec_create(
-                container,
-                list(argv),
-                stdin=True,
-                environment={**env, name: value},
-                workdir=workdir,
-                user=user or "",
-            )["Id"]
-            sock = self._api.exec_start(exec_id, socket=True)
-        raw = getattr(sock, "_sock", sock)
-        if not isinstance(raw, socket.socket):
-            _close(sock)
-            raise EngineError(
-                "Docker returned no socket for an attached exec.",
-                hint="Sessions need a unix or tcp Docker endpoint; use exec without session.",
-            )
-
-        def inspect() -> Mapping[str, Any]:
-            with _engine_errors(subject):
-                return self._api.exec_inspect(exec_id)
-
-        return SocketShell(
-            raw,
-            b"",
-            inspect=inspect,
-            kill=lambda: self._kill_marked(container, marker, user),
-            release=lambda: _close(sock),
-        )
-
-    def _kill_marked(self, container: str, marker: str, user: str | None) -> None:
-        # As the command's own user (see streams.KILL_SCRIPT): root may lack CAP_KILL.
-        with _engine_errors(f"Container {container!r}"):
-            kill_id = self._api.exec_create(container, kill_argv(marker), user=user or "")["Id"]
-            self._api.exec_start(kill_id)
-
     def put_archive(self, container: str, dest: str, tar: Iterable[bytes] | bytes) -> None:
         """See Runtime.put_archive."""
         with _engine_errors(f"Path {dest!r} in container {container!r}"):
@@ -508,70 +338,3 @@ class DockerRuntime:
         return [*argv, container, *shell]
 
     # --- networks (issue 5) ---
-
-    def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
-        """See Runtime.create_network."""
-        # Docker gives an internal network a gateway address on the host (and its containers a
-        # default route to it), so they would reach every host service; without the address they
-        # reach only each other (and Docker's DNS, which lives inside each container).
-        options = {"com.docker.network.bridge.inhibit_ipv4": "true"} if internal else None
-        with _network_errors(f"Network {name!r}"):
-            self._api.create_network(
-                name,
-                driver="bridge",
-                internal=internal,
-                labels=dict(labels),
-                options=options,
-                check_duplicate=True,
-            )
-        return self.inspect_network(name)
-
-    def network_isolation(self) -> NetworkIsolation:
-        """See Runtime.network_isolation."""
-        return isolation.DOCKER
-
-    def inspect_network(self, network: str) -> NetworkInfo:
-        """See Runtime.inspect_network."""
-        with _network_errors(f"Network {network!r}"):
-            return _network(self._api.inspect_network(network))
-
-    def list_networks(self, labels: Mapping[str, str]) -> list[NetworkInfo]:
-        """See Runtime.list_networks."""
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-        with _engine_errors("Docker"):
-            rows = self._api.networks(filters=filters)
-        return [_network({**r, "Containers": {}}) for r in rows]
-
-    def remove_network(self, network: str) -> None:
-        """See Runtime.remove_network."""
-        with contextlib.suppress(NotFoundError), _network_errors(f"Network {network!r}"):
-            self._api.remove_network(network)
-
-    def connect_network(self, network: str, container: str, aliases: Sequence[str]) -> None:
-        """See Runtime.connect_network."""
-        with _network_errors(f"Network {network!r}"):
-            self._api.connect_container_to_network(container, network, aliases=list(aliases))
-
-    def disconnect_network(self, network: str, container: str) -> None:
-        """See Runtime.disconnect_network."""
-        with _network_errors(f"Network {network!r}"):
-            self._api.disconnect_container_from_network(container, network)
-
-    def container_addresses(self, container: str) -> dict[str, str]:
-        """See Runtime.container_addresses."""
-        with _engine_errors(f"Container {container!r}"):
-            data = self._api.inspect_container(container)
-        nets = (data.get("NetworkSettings") or {}).get("Networks") or {}
-        return {str(k): str(v.get("IPAddress") or "") for k, v in nets.items()}
-
-    def list_volumes(self, labels: Mapping[str, str]) -> list[VolumeInfo]:
-        """See Runtime.list_volumes."""
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-        with _engine_errors("Docker"):
-            rows = self._api.volumes(filters=filters).get("Volumes") or []
-        return [VolumeInfo(str(r.get("Name", "")), dict(r.get("Labels") or {})) for r in rows]
-
-    def remove_volume(self, volume: str) -> None:
-        """See Runtime.remove_volume."""
-        with contextlib.suppress(NotFoundError), _engine_errors(f"Volume {volume!r}"):
-            self._api.remove_volume(volume, force=True)
