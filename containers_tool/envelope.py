@@ -10,6 +10,10 @@ from containers_tool.errors import ToolError
 DEFAULT_OUTPUT_LIMIT = 16_000
 
 
+#: The hint of a result whose output was cut (exec and session exec).
+TRUNCATED_HINT = "Output was cut (head and tail kept); redirect to a file and read parts of it."
+
+
 def ok(operation: str, payload: dict[str, object]) -> dict[str, object]:
     """Builds a success envelope: `{"ok": true, "operation": ..., **payload}`."""
     return {"ok": True, "operation": operation, **payload}

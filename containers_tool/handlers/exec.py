@@ -9,6 +9,7 @@ from dataclasses import replace
 from containers_tool import provision
 from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
+from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import InvalidInputError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
 from containers_tool.handlers.sessions import session_exec
@@ -96,9 +97,7 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
             "or run it in the background."
         )
     elif payload["truncated"]:
-        payload["hint"] = (
-            "Output was cut (head and tail kept); redirect to a file and read parts of it."
-        )
+        payload["hint"] = TRUNCATED_HINT
     return payload
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
+from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import InvalidInputError, NotFoundError, ToolError
 from containers_tool.models import ExecInput
 from containers_tool.models_sessions import CloseSessionInput
@@ -96,9 +97,7 @@ def session_exec(
             f"runs in {result.cwd}, with variables, functions and venv activation reset."
         )
     elif payload["truncated"]:
-        payload["hint"] = (
-            "Output was cut (head and tail kept); redirect to a file and read parts of it."
-        )
+        payload["hint"] = TRUNCATED_HINT
     return payload
 
 

@@ -53,18 +53,16 @@ def _engine_errors(subject: str) -> Iterator[None]:
             # podman-py wraps a failed connection (an OSError) in an APIError with no answer.
             raise transport_error("Podman", subject, exc.__cause__, UNAVAILABLE_HINT) from exc
         status = getattr(response, "status_code", None)
-        # Podman answers 500 "no such container" for one removed while it is being looked at.
-        if status == 404 or "no such container" in _explain(exc):
-            raise NotFoundError(
-                f"{subject} was not found ({_explain(exc)}).", hint="Call list."
-            ) from exc
         text = _explain(exc)
+        # Podman answers 500 "no such container" for one removed while it is being looked at.
+        if status == 404 or "no such container" in text:
+            raise NotFoundError(f"{subject} was not found ({text}).", hint="Call list.") from exc
         # Podman 4 answers 500 for some conflicts; its messages are stable across versions.
         if status == 409 or "already in use" in text or "state improper" in text:
             raise ConflictError(
                 f"{subject}: {text}", hint="Call status or list to see its state."
             ) from exc
-        raise EngineError(f"{subject}: {_explain(exc)}", hint="Check the engine log.") from exc
+        raise EngineError(f"{subject}: {text}", hint="Check the engine log.") from exc
     except podman.errors.PodmanError as exc:
         raise RuntimeUnavailableError(
             f"Podman is not reachable ({type(exc).__name__}).", hint=UNAVAILABLE_HINT
