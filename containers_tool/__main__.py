@@ -1,3 +1,3 @@
-from containers_tool.cli import main
+from containers_tool.cli.main import main
 
 raise SystemExit(main())

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from containers_tool import labels as lb
+from containers_tool.core.shells import SessionRegistry
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
-from containers_tool.purposes import PurposeRegistry
+from containers_tool.provision.purposes import PurposeRegistry
 from containers_tool.runtime import Runtime, get_runtime
-from containers_tool.runtime.base import EngineInfo
-from containers_tool.sessions import SessionRegistry
+from containers_tool.runtime.types import EngineInfo
 from containers_tool.settings import Settings
 
 T = TypeVar("T")

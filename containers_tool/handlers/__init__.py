@@ -1,18 +1,18 @@
 """Operation handlers, one module per family; importing this package registers them all."""
 
+from containers_tool.core import compose
 from containers_tool.handlers import (
     cache,
-    compose,  # issue 5
     exec,
     files,
-    health,  # issue 4
+    health,
     jobs,
     lifecycle,
-    networks,  # issue 5
+    networks,
     preflight,
-    sessions,  # issue 4
-    snapshot,  # issue 4
+    snapshot,
 )
+from containers_tool.handlers import shells as sessions
 
 __all__ = [
     "cache",

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, EngineError
-from containers_tool.images import CACHE_LABEL
-from containers_tool.models import Input
-
-
-class CacheClearInput(Input):
-    """Removes cached purpose images (all, or one purpose's); refuses while containers use them."""
-
-    purpose: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="Only this purpose's images."
-    )
+from containers_tool.models.cache import CacheClearInput
+from containers_tool.provision.images import CACHE_LABEL
 
 
 @operation("cache_clear", CacheClearInput)

@@ -6,17 +6,17 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import replace
 
-from containers_tool import provision
 from containers_tool.context import Context, Ref
+from containers_tool.core.shells import SHELL_ARGV
 from containers_tool.dispatch import operation
 from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import InvalidInputError
 from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
-from containers_tool.handlers.sessions import session_exec
-from containers_tool.models import ExecHintInput, ExecInput
-from containers_tool.runtime.base import ExecRequest, ExecResult
+from containers_tool.handlers.shells import session_exec
+from containers_tool.models.exec import ExecHintInput, ExecInput
+from containers_tool.provision import plan as provision
+from containers_tool.runtime.types import ExecRequest, ExecResult
 from containers_tool.runtime.users import ROOT
-from containers_tool.sessions import SHELL_ARGV
 
 #: Exit codes of an exec that never started (bad workdir, missing binary, OCI errors).
 START_FAILED = frozenset({125, 126, 127})

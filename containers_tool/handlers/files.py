@@ -11,8 +11,8 @@ from containers_tool.context import Context, Ref
 from containers_tool.dispatch import operation
 from containers_tool.errors import NotFoundError
 from containers_tool.handlers.exec import run
-from containers_tool.models import CopyInInput, CopyOutInput
-from containers_tool.runtime.base import ExecRequest
+from containers_tool.models.files import CopyInInput, CopyOutInput
+from containers_tool.runtime.types import ExecRequest
 
 
 def _container_path(ref: Ref, path: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from containers_tool import services
 from containers_tool.context import Context, Ref
+from containers_tool.core import services
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError
 from containers_tool.handlers.exec import run, shell_argv
-from containers_tool.models_long import LogsInput, WaitHealthyInput
-from containers_tool.runtime.base import ContainerLogs, ExecRequest
+from containers_tool.models.health import LogsInput, WaitHealthyInput
+from containers_tool.runtime.types import ContainerLogs, ExecRequest
 
 DEFAULT_TIMEOUT_S = 60.0
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shlex
 from functools import partial
 
-from containers_tool import jobs
 from containers_tool.context import Context
+from containers_tool.core import jobs
 from containers_tool.dispatch import operation
 from containers_tool.handlers.exec import run, shell_argv
-from containers_tool.models_long import (
+from containers_tool.models.jobs import (
     ExecBackgroundInput,
     ExecCancelInput,
     ExecPollInput,

@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from containers_tool import jobs, policy, provision, provision_home, provision_steps
 from containers_tool import labels as lb
 from containers_tool.context import Context
+from containers_tool.core import compose, jobs
+from containers_tool.core.services import ensure_running, exit_details, settle_window
 from containers_tool.dispatch import operation
 from containers_tool.errors import (
     ConflictError,
@@ -26,17 +27,20 @@ from containers_tool.errors import (
     NotFoundError,
     ToolError,
 )
-from containers_tool.handlers import compose, networks  # issue 5
-from containers_tool.models import (
+from containers_tool.handlers import networks  # issue 5
+from containers_tool.models.lifecycle import (
     CreateInput,
     DestroyAllInput,
     DestroyInput,
     ListInput,
     StatusInput,
 )
-from containers_tool.runtime.base import ContainerInfo, ContainerSpec
+from containers_tool.policy import container as policy
+from containers_tool.provision import home as provision_home
+from containers_tool.provision import plan as provision
+from containers_tool.provision import steps as provision_steps
+from containers_tool.runtime.types import ContainerInfo, ContainerSpec
 from containers_tool.runtime.users import ROOT
-from containers_tool.services import ensure_running, exit_details, settle_window
 
 log = logging.getLogger("containers_tool")
 

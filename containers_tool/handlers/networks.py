@@ -15,7 +15,7 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError, ToolError
-from containers_tool.models_multi import (
+from containers_tool.models.networks import (
     ConnectNetworkInput,
     CreateNetworkInput,
     DestroyNetworkInput,
@@ -23,7 +23,7 @@ from containers_tool.models_multi import (
     ExposePortInput,
     ListNetworksInput,
 )
-from containers_tool.runtime.base import ContainerInfo, ContainerSpec, NetworkInfo, PortSpec
+from containers_tool.runtime.types import ContainerInfo, ContainerSpec, NetworkInfo, PortSpec
 
 log = logging.getLogger("containers_tool")
 

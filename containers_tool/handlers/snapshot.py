@@ -15,8 +15,8 @@ from containers_tool.context import Context
 from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, NotFoundError
 from containers_tool.handlers.lifecycle import create
-from containers_tool.models import CreateInput
-from containers_tool.models_long import (
+from containers_tool.models.lifecycle import CreateInput
+from containers_tool.models.snapshot import (
     DeleteSnapshotInput,
     ListSnapshotsInput,
     RestoreInput,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from containers_tool.runtime.base import Runtime
 from containers_tool.runtime.discovery import discover
+from containers_tool.runtime.protocol import Runtime
 from containers_tool.settings import Settings
 
 __all__ = ["Runtime", "get_runtime"]
@@ -17,9 +17,9 @@ def get_runtime(settings: Settings) -> Runtime:
     """
     endpoint = discover(settings.runtime, settings.docker_host, settings.podman_host)
     if endpoint.engine == "docker":
-        from containers_tool.runtime.docker import DockerRuntime
+        from containers_tool.runtime.docker.engine import DockerRuntime
 
         return DockerRuntime(endpoint.url)
-    from containers_tool.runtime.podman import PodmanRuntime
+    from containers_tool.runtime.podman.engine import PodmanRuntime
 
     return PodmanRuntime(endpoint.url)

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from containers_tool.runtime.base import ContainerInfo, MountSpec, PathStat, PortBinding
+from containers_tool.runtime.types import ContainerInfo, MountSpec, PathStat, PortBinding
 from containers_tool.runtime.users import EXEC_USER_LABEL
 
 #: Go's os.FileMode bits, as both engines encode them in the archive stat header.

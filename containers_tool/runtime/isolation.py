@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from containers_tool.runtime.base import NetworkIsolation
+from containers_tool.runtime.types import NetworkIsolation
 
 DOCKER = NetworkIsolation(options={}, default_isolated=True)
 #: First versions that accept and apply isolate=strict: Podman validates the option, netavark

@@ -12,7 +12,7 @@ from typing import Any
 
 from containers_tool.envelope import HeadTail
 from containers_tool.errors import BuildFailedError, ToolError
-from containers_tool.runtime.base import ContainerLogs, ExecRequest, ExecResult
+from containers_tool.runtime.types import ContainerLogs, ExecRequest, ExecResult
 
 #: Every exec carries this variable with a unique value; its process tree inherits it, so a
 #: timeout can find the tree from inside the container (and, from it, children that cleared it).

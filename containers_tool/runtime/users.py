@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from containers_tool.runtime.base import ContainerSpec
+    from containers_tool.runtime.types import ContainerSpec
 
 #: The label holding the default user of execs (uid:gid or a name).
 EXEC_USER_LABEL = "io.containers-tool.exec-user"

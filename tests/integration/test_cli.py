@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from containers_tool.cli import build_parser, main
+from containers_tool.cli.main import build_parser, main
 from containers_tool.dispatch import OPERATIONS
 from tests.integration.conftest import BUSYBOX, unique
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from containers_tool.jobs import KEEP_FINISHED
+from containers_tool.core.jobs import KEEP_FINISHED
 from tests.integration.conftest import BUSYBOX, unique
 
 # Lists every process's argv inside the container, one per line (busybox has no pgrep -a).

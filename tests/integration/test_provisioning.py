@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from containers_tool import ContainersTool
-from containers_tool.credentials import CA_PATH
-from containers_tool.images import CACHE_LABEL
+from containers_tool.provision.credentials import CA_PATH
+from containers_tool.provision.images import CACHE_LABEL
 from containers_tool.settings import Settings
 from tests.integration.conftest import BUSYBOX, DEBIAN, host_repo
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from containers_tool.cli import main
+from containers_tool.cli.main import main
 
 
 @pytest.fixture(autouse=True)

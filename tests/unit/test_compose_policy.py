@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from containers_tool import compose_policy
+from containers_tool.core.compose import _override
 from containers_tool.errors import PolicyDeniedError
-from containers_tool.handlers.compose import _override
+from containers_tool.policy import compose as compose_policy
 
 HERE = Path("/srv/project")
 

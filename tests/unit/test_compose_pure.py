@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from containers_tool.handlers.compose import COMPOSE_SERVICE, _override, project_name
-from containers_tool.models import CreateInput
+from containers_tool.core.compose import COMPOSE_SERVICE, _override, project_name
+from containers_tool.models.lifecycle import CreateInput
 from containers_tool.runtime import isolation
 from containers_tool.runtime.compose import _VERSION
 

@@ -13,7 +13,7 @@ import pytest
 
 from containers_tool import ContainersTool
 from containers_tool.adapter import handle_tool_call, result_message
-from containers_tool.cli import main
+from containers_tool.cli.main import main
 from containers_tool.dispatch import OPERATIONS
 from containers_tool.formats import (
     FORMATS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from containers_tool import jobs
+from containers_tool.core import jobs
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from containers_tool import ContainersTool
-from containers_tool.mcp_sessions import SessionTools
+from containers_tool.mcp.sessions import SessionTools
 from containers_tool.settings import Settings
 
 OFFLINE = Settings(runtime="docker", docker_host="unix:///nonexistent/docker.sock")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from containers_tool import credentials as cred
 from containers_tool.errors import InvalidInputError
-from containers_tool.images import cache_key, dockerfile
-from containers_tool.provision import env_file, resolve_path
-from containers_tool.purposes import BUILTIN_DIR, Purpose, PurposeRegistry, load_file
+from containers_tool.provision import credentials as cred
+from containers_tool.provision.images import cache_key, dockerfile
+from containers_tool.provision.plan import env_file, resolve_path
+from containers_tool.provision.purposes import BUILTIN_DIR, Purpose, PurposeRegistry, load_file
 from containers_tool.settings import Settings
 
 BUILTINS = ["amplifier", "clean", "general", "go", "node", "python", "rust", "try-repo"]
@@ -193,7 +193,7 @@ def test_url_credentials_are_redacted():
 
 
 def test_secret_looking_config_dir_files_are_left_out():
-    from containers_tool.provision import secret_looking
+    from containers_tool.provision.plan import secret_looking
 
     for name in ("keys.yaml", "keys.env", "api.key", "my_token.txt", "credentials.json", ".env"):
         assert secret_looking(name), name
@@ -203,7 +203,7 @@ def test_secret_looking_config_dir_files_are_left_out():
 
 
 def test_passwd_entry_of_an_existing_uid_gets_the_tool_home():
-    from containers_tool.provision_home import with_home
+    from containers_tool.provision.home import with_home
 
     passwd = b"root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
     rewritten = with_home(passwd, 1000, 1000, "/home/ct")

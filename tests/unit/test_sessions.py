@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from containers_tool.sessions import MarkedStream, command_line, env_prefix, marker, quote
+from containers_tool.core.shells import MarkedStream, command_line, env_prefix, marker, quote
 
 
 def _feed_all(stream: MarkedStream, data: bytes, size: int) -> bytes:

@@ -1,0 +1,1 @@
+"""Engine-neutral features on the Runtime protocol: create, exec, shells, jobs, compose."""

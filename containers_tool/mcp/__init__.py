@@ -1,0 +1,1 @@
+"""The MCP server and the tool sessions it keeps for its clients."""

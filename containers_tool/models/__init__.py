@@ -1,0 +1,1 @@
+"""Pydantic input models, one module per operation family (mirroring handlers/)."""

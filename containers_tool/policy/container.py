@@ -1,0 +1,123 @@
+"""Secure defaults and checks: limits on every container, no privileged mode, no engine socket."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from containers_tool.errors import InvalidInputError, PolicyDeniedError
+from containers_tool.models.lifecycle import CreateInput
+from containers_tool.provision.purposes import Resources
+from containers_tool.runtime.types import MountSpec, PortSpec
+from containers_tool.settings import Settings
+from containers_tool.sizes import parse_size
+
+#: Paths whose mount would hand the container control of the host's engine.
+ENGINE_SOCKETS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/podman/podman.sock",
+    "/var/run/podman/podman.sock",
+)
+
+
+def is_engine_socket(path: Path) -> bool:
+    """Tells whether mounting the resolved `path` would expose an engine's socket."""
+    text = str(path)
+    if text in ENGINE_SOCKETS or text.endswith(("/docker.sock", "/podman.sock")):
+        return True
+    # A directory that contains an engine socket exposes it too.
+    return any(Path(s).is_relative_to(path) and Path(s).exists() for s in ENGINE_SOCKETS)
+
+
+def host_user() -> str:
+    """Returns the caller's uid:gid, which commands in containers run as by default."""
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def resource_limits(
+    args: CreateInput, settings: Settings, defaults: Resources | None = None, host_cpus: int = 0
+) -> tuple[int, int, int]:
+    """Returns (memory bytes, nano CPUs, pids limit); every container gets all three.
+
+    Explicit arguments beat the purpose's defaults, which beat the settings. A default CPU
+    limit above the host's CPUs (`host_cpus`, 0 if unknown) is lowered to them.
+
+    Raises:
+        InvalidInputError: A limit is malformed, below the engines' minimum, or asks for more
+            CPUs than the host has (Docker refuses those; Podman would accept them).
+    """
+    memory = parse_size(
+        args.memory_limit or (defaults.memory if defaults else None) or settings.memory_limit
+    )
+    if memory < 6 * 1024 * 1024:
+        raise InvalidInputError(
+            f"memory_limit {args.memory_limit!r} is below the engines' 6 MiB minimum.",
+            hint='Use at least "64m".',
+            field="memory_limit",
+        )
+    if args.cpu_limit and host_cpus and args.cpu_limit > host_cpus:
+        raise InvalidInputError(
+            f"cpu_limit {args.cpu_limit:g} is more than the {host_cpus} CPUs of the engine's host.",
+            hint=f"Use at most {host_cpus}, or omit cpu_limit for the default.",
+            field="cpu_limit",
+        )
+    cpus = args.cpu_limit or (defaults.cpus if defaults else None) or settings.cpu_limit
+    if host_cpus:
+        cpus = min(cpus, host_cpus)
+    pids = defaults.pids if defaults else settings.pids_limit
+    return memory, int(cpus * 1e9), pids
+
+
+def mounts(args: CreateInput, workdir: str, cwd: Path, settings: Settings) -> list[MountSpec]:
+    """Validates bind mounts; refuses engine sockets unless the policy allows them.
+
+    Raises:
+        InvalidInputError: A source is not an existing absolute host path.
+        PolicyDeniedError: A mount would expose the engine's socket.
+    """
+    specs = [MountSpec(m.source, m.target, m.read_only) for m in args.mounts]
+    if args.mount_cwd:
+        specs.append(MountSpec(str(cwd), workdir, False))
+    targets: set[str] = set()
+    for spec in specs:
+        source = Path(spec.source)
+        if not source.is_absolute() or not source.exists():
+            raise InvalidInputError(
+                f"Mount source {spec.source!r} is not an existing absolute host path.",
+                hint="Pass an absolute path that exists on the host.",
+                field="mounts",
+            )
+        if spec.target in targets:
+            raise InvalidInputError(
+                f"Two mounts target {spec.target!r}.",
+                hint="Give each mount its own target.",
+                field="mounts",
+            )
+        targets.add(spec.target)
+        if is_engine_socket(source.resolve()) and not settings.allow_engine_socket:
+            raise PolicyDeniedError(
+                f"Mounting {spec.source!r} would give the container control of the engine.",
+                hint="Leave it out; an operator can set allow_engine_socket: true in settings.",
+                field="mounts",
+            )
+    return specs
+
+
+def check_privileged(args: CreateInput, settings: Settings) -> None:
+    """Refuses privileged mode unless the operator's policy allows it.
+
+    Raises:
+        PolicyDeniedError: privileged was asked for and is not allowed.
+    """
+    if args.privileged and not settings.allow_privileged:
+        raise PolicyDeniedError(
+            "Privileged containers are disabled by policy.",
+            hint="Drop privileged; an operator can set allow_privileged: true in settings.",
+            field="privileged",
+        )
+
+
+def ports(args: CreateInput) -> list[PortSpec]:
+    """Returns the ports to publish, on the loopback address only."""
+    return [PortSpec(p.container, p.host, p.protocol) for p in args.ports]

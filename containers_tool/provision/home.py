@@ -1,0 +1,142 @@
+"""The mapped user and its HOME, set up in the created container before PID 1 starts.
+
+HOME is always the tool's (`/root` for root, else `/home/ct`), created writable and owned by
+the mapped user. When the image already has a passwd entry for that uid (node and ubuntu
+images use 1000), the entry keeps its name but its home field becomes the tool's HOME, so
+`$HOME`, `~` and getpwuid() agree; the image's old home directory is left as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+from containers_tool.context import Context
+from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
+from containers_tool.provision.files import FileEntry, archive, parents, under
+from containers_tool.provision.plan import ROOT_HOME, Plan
+
+
+def before_start(ctx: Context, cid: str, p: Plan) -> None:
+    """Resolves a named user, makes HOME and its passwd entry, and writes HOME's files.
+
+    Files under a bind mount are held back in `p.deferred`: writing them now would go under
+    the mount (Podman) or change owners on the host (Docker).
+
+    Raises:
+        InvalidInputError: `user` names a user or group the image does not define.
+    """
+    if not p.user:
+        # A service running as its image's own user: nothing to resolve, no HOME to make.
+        if p.files:
+            _write_home(ctx, cid, p, [], 0, 0)
+        return
+    name, _, group = p.user.partition(":")
+    try:
+        passwd = read_file(ctx, cid, "/etc/passwd")
+    except EngineError as exc:
+        if name.isdigit() and (not group or group.isdigit()):
+            raise
+        # Podman resolves the container's user (and group) to read its files: an unknown name
+        # fails here. Its message quotes the container's id, not a name the caller knows.
+        raise InvalidInputError(
+            f"User {p.user!r} names a user or group that the image does not define.",
+            hint='Pass a numeric uid:gid such as "1000:1000", or a user the image defines.',
+            field="user",
+        ) from exc
+    if not name.isdigit() or (group and not group.isdigit()):
+        p.uid, p.gid = resolve_names(ctx, cid, passwd, name, group)
+    uid, gid = p.uid or 0, p.gid or 0
+    extra: list[FileEntry] = []
+    if uid != 0 and passwd is not None:
+        updated = with_home(passwd, uid, gid, p.home)
+        if updated != passwd:
+            extra.append(FileEntry("/etc/passwd", updated, 0o644, owned=False))
+    _write_home(ctx, cid, p, extra, uid, gid)
+
+
+def _write_home(
+    ctx: Context, cid: str, p: Plan, extra: list[FileEntry], uid: int, gid: int
+) -> None:
+    p.deferred = [f for f in p.files if under(f.path, p.mount_targets)]
+    early = [f for f in p.files if not under(f.path, p.mount_targets)] + extra
+    dirs: list[tuple[str, bool]] = []
+    if p.home != ROOT_HOME and not under(p.home, p.mount_targets):
+        # Engines create a missing parent with the child's owner: say /home is root's.
+        dirs += [(d, False) for d in parents(p.home)]
+        dirs.append((p.home, True))
+        inside = {d for f in early if f.owned for d in parents(f.path, p.home)}
+        dirs += [(d, True) for d in sorted(inside)]
+    if early or dirs:
+        ctx.runtime.put_archive(cid, "/", archive(early, dirs, uid, gid))
+
+
+def resolve_names(
+    ctx: Context, cid: str, passwd: bytes | None, name: str, group: str
+) -> tuple[int, int]:
+    """Returns (uid, gid) of `name[:group]` from the image's /etc/passwd and /etc/group.
+
+    Raises:
+        InvalidInputError: The image does not define the user or the group.
+    """
+    if name.isdigit():
+        uid = gid = int(name)
+    else:
+        row = _row(passwd, name)
+        if row is None:
+            raise InvalidInputError(
+                f"User {name!r} is not defined in the image's /etc/passwd.",
+                hint='Pass a numeric uid:gid such as "1000:1000", or a user the image defines.',
+                field="user",
+            )
+        uid, gid = int(row[2]), int(row[3])
+    if group.isdigit():
+        gid = int(group)
+    elif group:
+        grow = _row(read_file(ctx, cid, "/etc/group"), group)
+        if grow is None:
+            raise InvalidInputError(
+                f"Group {group!r} is not defined in the image's /etc/group.",
+                hint='Pass a numeric gid, e.g. "1000:1000".',
+                field="user",
+            )
+        gid = int(grow[2])
+    return uid, gid
+
+
+def _row(table: bytes | None, name: str) -> list[str] | None:
+    for line in (table or b"").decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit():
+            return fields
+    return None
+
+
+def with_home(passwd: bytes, uid: int, gid: int, home: str) -> bytes:
+    """Returns /etc/passwd where the entry of `uid` has `home` (an entry is added if none)."""
+    lines = passwd.split(b"\n")
+    for i, line in enumerate(lines):
+        fields = line.split(b":")
+        if len(fields) >= 7 and fields[2] == str(uid).encode():
+            if fields[5] == home.encode():
+                return passwd
+            fields[5] = home.encode()
+            lines[i] = b":".join(fields)
+            return b"\n".join(lines)
+    names = {line.split(b":", 1)[0] for line in lines}
+    user = "ct" if b"ct" not in names else f"ct{uid}"
+    entry = f"{user}:x:{uid}:{gid}:containers-tool user:{home}:/bin/sh\n".encode()
+    sep = b"" if not passwd or passwd.endswith(b"\n") else b"\n"
+    return passwd + sep + entry
+
+
+def read_file(ctx: Context, cid: str, path: str) -> bytes | None:
+    """Returns a file of the (created, maybe not started) container; None if it has none."""
+    try:
+        data = b"".join(ctx.runtime.get_archive(cid, path))
+    except NotFoundError:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = next((m for m in tar.getmembers() if m.isfile()), None)
+        handle = tar.extractfile(member) if member else None
+        return handle.read() if handle else None

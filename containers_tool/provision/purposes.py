@@ -1,0 +1,174 @@
+"""Purposes as data: load purposes/*.yaml (built-in, then the user's dir) and resolve images."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from containers_tool.errors import InvalidInputError
+from containers_tool.settings import Settings, config_dir
+from containers_tool.sizes import parse_size
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "purposes"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
+
+
+class Forward(BaseModel):
+    """What a purpose forwards from the host by default (create fields override each)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: Literal["auto", "none", "all"] | list[str] = "auto"
+    git: bool = True
+    gh: bool = True
+    ssh: bool = False
+    ca: bool = True
+    dotfiles: bool = True
+
+
+class Resources(BaseModel):
+    """Default limits of a purpose's containers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory: str = "2g"
+    cpus: float = Field(2.0, gt=0)
+    pids: int = Field(1024, gt=0)
+
+    @field_validator("memory")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        parse_size(value)
+        return value
+
+
+class Detect(BaseModel):
+    """try-repo: a file that identifies a language, and the one-line setup to run for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    language: str
+    setup: str
+
+
+class Purpose(BaseModel):
+    """One purpose: base image, OS packages, one-line setup steps, env, forwards, limits, probe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = Field(min_length=1)
+    image: str = Field(min_length=1)
+    packages: list[str] = Field(default_factory=list)
+    setup: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    workdir: str = Field("/workspace", pattern=r"^/")
+    forward: Forward = Field(default_factory=Forward)
+    resources: Resources = Field(default_factory=Resources)
+    probe: str = Field(min_length=1)
+    requires: list[Literal["repo_url"]] = Field(default_factory=list)
+    detect: list[Detect] = Field(default_factory=list)
+    config_dirs: list[str] = Field(default_factory=list)
+
+    @field_validator("setup")
+    @classmethod
+    def _one_line(cls, steps: list[str]) -> list[str]:
+        for step in steps:
+            if "\n" in step or not step.strip():
+                raise ValueError("setup steps are single non-empty lines")
+        return steps
+
+    @field_validator("packages")
+    @classmethod
+    def _package_names(cls, packages: list[str]) -> list[str]:
+        for pkg in packages:
+            if not pkg or not all(c.isalnum() or c in "+-._:" for c in pkg):
+                raise ValueError(f"{pkg!r} is not a package name")
+        return packages
+
+    def with_image(self, image: str) -> Purpose:
+        """Returns this purpose on another base image."""
+        return self.model_copy(update={"image": image})
+
+
+def load_file(path: Path) -> Purpose:
+    """Loads and validates one purpose file; its name must equal the file name.
+
+    Raises:
+        InvalidInputError: The file is not a valid purpose.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        purpose = Purpose.model_validate(data)
+    except (yaml.YAMLError, ValidationError, OSError) as exc:
+        raise InvalidInputError(
+            f"Purpose file {str(path)!r} is invalid: {str(exc).splitlines()[0]}",
+            hint="Fix the YAML (fields: name, description, image, packages, setup, env, "
+            "forward, resources, probe).",
+            field="purpose",
+        ) from exc
+    if purpose.name != path.stem:
+        raise InvalidInputError(
+            f"Purpose file {path.name!r} names {purpose.name!r}.",
+            hint="Make the file name equal the purpose name.",
+            field="purpose",
+        )
+    return purpose
+
+
+class PurposeRegistry:
+    """Built-in purposes shadowed by the user's `purposes/` config directory.
+
+    Args:
+        settings: Settings (user purpose dir, per-purpose image overrides, registry prefix).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loaded: dict[str, tuple[int, Purpose]] = {}
+
+    @cached_property
+    def _files(self) -> dict[str, Path]:
+        dirs = [BUILTIN_DIR, Path(self.settings.purposes_dir or config_dir() / "purposes")]
+        files: dict[str, Path] = {}
+        for folder in dirs:
+            if folder.is_dir():
+                files.update({p.stem: p for p in sorted(folder.glob("*.yaml"))})
+        return files
+
+    def names(self) -> list[str]:
+        """Returns the known purpose names."""
+        return sorted(self._files)
+
+    def get(self, name: str) -> Purpose:
+        """Returns a purpose with its image resolved through the settings.
+
+        Raises:
+            InvalidInputError: Unknown purpose (the hint lists the known ones).
+        """
+        path = self._files.get(name)
+        if path is None:
+            raise InvalidInputError(
+                f"Unknown purpose {name!r}.",
+                hint=f"Use one of: {', '.join(self.names())}; or add {name}.yaml to "
+                f"{self.settings.purposes_dir or config_dir() / 'purposes'}.",
+                field="purpose",
+            )
+        stamp = path.stat().st_mtime_ns
+        cached = self._loaded.get(name)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_file(path))
+            self._loaded[name] = cached
+        purpose = cached[1]
+        return purpose.with_image(self.resolve_image(purpose))
+
+    def resolve_image(self, purpose: Purpose) -> str:
+        """Per-purpose override > image override/registry prefix > the purpose's own image."""
+        if purpose.name in self.settings.purpose_images:
+            return self.settings.purpose_images[purpose.name]
+        return self.settings.resolve_image(purpose.image)

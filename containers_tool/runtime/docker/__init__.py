@@ -1,0 +1,1 @@
+"""The Docker backend, over the `docker` SDK."""

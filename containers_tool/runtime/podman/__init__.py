@@ -1,0 +1,1 @@
+"""The Podman backend, over the `podman` SDK (libpod REST)."""
