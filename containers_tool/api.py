@@ -10,11 +10,11 @@ from typing import Any
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
+from containers_tool.core.containers import reap_session
 from containers_tool.dispatch import dispatch
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError, RuntimeUnavailableError
-from containers_tool.handlers.lifecycle import reap_session
-from containers_tool.runtime import Runtime
+from containers_tool.runtime.protocol import Runtime
 from containers_tool.settings import Settings
 
 _live: weakref.WeakSet[ContainersTool] = weakref.WeakSet()

@@ -13,7 +13,8 @@ from containers_tool import labels as lb
 from containers_tool.core.shells import SessionRegistry
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.provision.purposes import PurposeRegistry
-from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.runtime.backends import get_runtime
+from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import EngineInfo
 from containers_tool.settings import Settings
 

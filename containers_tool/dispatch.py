@@ -1,23 +1,21 @@
-"""The operation registry: validate each call, route it to its handler, wrap the envelope."""
+"""The dispatcher: validate each call, route it to its registered handler, wrap the envelope."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import jsonschema
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from containers_tool.context import Context
 from containers_tool.envelope import fail, ok
 from containers_tool.errors import InternalError, InvalidInputError, ToolError
+from containers_tool.handlers import OPERATIONS
+from containers_tool.schema import allowed_fields, validator
 
 log = logging.getLogger("containers_tool")
-
-M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[Any, Context], dict[str, object]]
 
 FIELD_HINTS = {
     "memory_limit": 'Use a number with a unit, e.g. "512m" or "2g".',
@@ -28,33 +26,7 @@ FIELD_HINTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One operation: its name, input model and handler."""
-
-    name: str
-    model: type[BaseModel]
-    handler: Handler
-
-
-OPERATIONS: dict[str, Operation] = {}
-
-
-def operation(
-    name: str, model: type[M]
-) -> Callable[[Callable[[M, Context], dict[str, object]]], Handler]:
-    """Registers a handler for `name`, taking `model` as input."""
-
-    def register(fn: Callable[[M, Context], dict[str, object]]) -> Handler:
-        OPERATIONS[name] = Operation(name, model, fn)
-        return fn
-
-    return register
-
-
 def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputError:
-    from containers_tool.schema import allowed_fields
-
     path = [str(p) for p in error.absolute_path]
     field = path[0] if path else None
     if error.validator == "enum" and field == "operation":
@@ -135,8 +107,6 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint='Pass {"operation": "<name>", ...fields}, e.g. {"operation": "list"}.',
                 field=None,
             )
-        from containers_tool.schema import validator
-
         error = next(iter(sorted(validator().iter_errors(dict(arguments)), key=_rank)), None)
         if error is not None:
             raise _schema_error(error, op_name)

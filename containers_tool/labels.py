@@ -27,7 +27,23 @@ ENVFILE_DIR = "/run/containers-tool"
 ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"
 
-_SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Input patterns: every name the tool puts in a label, a filter or a path matches one.
+#: Container, network and snapshot names.
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
+#: Tool session ids (label values and list filters).
+SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Persistent shell names (exec session=).
+SHELL_SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+#: Background job ids.
+JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+#: Network aliases.
+ALIAS_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
+#: Paths given in provisioning fields: no NUL, bounded.
+PATH_PATTERN = r"^[^\x00]{1,512}$"
+#: Purpose names (file names under purposes/).
+PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
+
+_SESSION_RE = re.compile(SESSION_PATTERN)
 
 
 def new_session_id() -> str:

@@ -10,8 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from containers_tool import handlers  # noqa: F401 - registers every operation
-from containers_tool.dispatch import OPERATIONS
+from containers_tool.handlers import OPERATIONS
 
 SCHEMA_ID = "https://containers-tool.dev/tool-schema.json"
 TOOL_DESCRIPTION = (

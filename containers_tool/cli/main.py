@@ -273,8 +273,8 @@ def _subcommand_name(op: str) -> str:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     """Returns the parser and, per generated subcommand, its fields' kinds."""
-    from containers_tool.dispatch import OPERATIONS
     from containers_tool.formats import FORMATS
+    from containers_tool.handlers import OPERATIONS
     from containers_tool.schema import build_schema
 
     build_schema()  # imports the handlers, which registers every operation

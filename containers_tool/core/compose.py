@@ -21,13 +21,13 @@ import yaml
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
+from containers_tool.core import networks
 from containers_tool.errors import (
     BuildFailedError,
     ConflictError,
     InvalidInputError,
     RuntimeUnavailableError,
 )
-from containers_tool.handlers import networks
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
 from containers_tool.runtime.compose import ComposeDriver, detect

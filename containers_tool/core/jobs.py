@@ -34,7 +34,6 @@ FALLBACK_DIR = "/tmp/.containers-tool-jobs"  # noqa: S108 - inside the container
 _BASE = f"b={JOBS_DIR}; [ -d {lb.ENVFILE_DIR} ] || b={FALLBACK_DIR}"
 #: Bounds of the tmpfs: its pages count against the container's memory limit.
 TMPFS_MIN, TMPFS_MAX = 16 * 2**20, 2**30
-JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 JOB_MARKER_VAR = "CONTAINERS_TOOL_JOB"
 #: Seconds between checks of a long-poll inside the container; bounds how late an exit is seen.
 TICK_S = 0.05
@@ -44,7 +43,7 @@ KILLED = 137
 #: their output sits in the container's memory. Running jobs are never removed.
 KEEP_FINISHED = 32
 
-_ID_RE = re.compile(JOB_ID_PATTERN)
+_ID_RE = re.compile(lb.JOB_ID_PATTERN)
 
 # $1 job id, $2 command text (recorded only), $3.. the argv to run, never re-split by a shell.
 # Past KEEP_FINISHED finished jobs, the oldest finished ones go first (their output is in RAM).

@@ -36,7 +36,6 @@ from containers_tool.errors import (
 )
 from containers_tool.runtime.protocol import Runtime, ShellChannel
 
-SHELL_SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 MAX_PER_CONTAINER = 8
 #: Seconds a new shell may take to answer its first marker.
 START_TIMEOUT_S = 30.0

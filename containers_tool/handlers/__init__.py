@@ -1,6 +1,5 @@
 """Operation handlers, one module per family; importing this package registers them all."""
 
-from containers_tool.core import compose
 from containers_tool.handlers import (
     cache,
     exec,
@@ -10,13 +9,14 @@ from containers_tool.handlers import (
     lifecycle,
     networks,
     preflight,
+    shells,
     snapshot,
 )
-from containers_tool.handlers import shells as sessions
+from containers_tool.registry import OPERATIONS
 
 __all__ = [
+    "OPERATIONS",
     "cache",
-    "compose",
     "exec",
     "files",
     "health",
@@ -24,6 +24,6 @@ __all__ = [
     "lifecycle",
     "networks",
     "preflight",
-    "sessions",
+    "shells",
     "snapshot",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.dispatch import operation
 from containers_tool.errors import ConflictError, EngineError
 from containers_tool.models.cache import CacheClearInput
 from containers_tool.provision.images import CACHE_LABEL
+from containers_tool.registry import operation
 
 
 @operation("cache_clear", CacheClearInput)

@@ -2,60 +2,22 @@
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Sequence
-from dataclasses import replace
-
-from containers_tool.context import Context, Ref
+from containers_tool.context import Context
+from containers_tool.core.containers import connect_command
+from containers_tool.core.exec import (
+    START_FAILED,
+    check_workdir,
+    run,
+    session_exec,
+    shell_argv,
+    wrap_argv,
+)
 from containers_tool.core.shells import SHELL_ARGV
-from containers_tool.dispatch import operation
 from containers_tool.envelope import TRUNCATED_HINT
-from containers_tool.errors import InvalidInputError
-from containers_tool.handlers.lifecycle import INTERACTIVE_SHELL, connect_command
-from containers_tool.handlers.shells import session_exec
 from containers_tool.models.exec import ExecHintInput, ExecInput
-from containers_tool.provision import plan as provision
-from containers_tool.runtime.types import ExecRequest, ExecResult
+from containers_tool.registry import operation
+from containers_tool.runtime.types import ExecRequest
 from containers_tool.runtime.users import ROOT
-
-#: Exit codes of an exec that never started (bad workdir, missing binary, OCI errors).
-START_FAILED = frozenset({125, 126, 127})
-
-
-def shell_argv(command: str | list[str]) -> list[str]:
-    """A shell string runs under /bin/sh -c; an argv list runs as is, never re-split."""
-    return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-
-
-def wrap_argv(ref: Ref, argv: Sequence[str]) -> list[str]:
-    """Returns argv, through the env-file wrapper when the container has forwarded secrets."""
-    return provision.wrap_argv(ref.envfile, argv)
-
-
-def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
-    """Runs a request in a managed container, re-resolving once if the engine forgot it."""
-
-    def start(ref: Ref) -> ExecResult:
-        wrapped = replace(req, argv=wrap_argv(ref, req.argv)) if ref.envfile else req
-        return ctx.runtime.exec_command(ref.id, wrapped)
-
-    return ctx.using(container, start)
-
-
-def _check_workdir(ctx: Context, container: str, workdir: str) -> None:
-    """Refuses a workdir that is no directory: the engines report it only as exit 125-127
-    with the OCI runtime's error in the output, which reads like the command's own failure.
-    """
-    ref = ctx.resolve(container)
-    path = posixpath.join(ref.workdir or "/", workdir)
-    stat = ctx.runtime.stat_path(ref.id, path)
-    if stat is None or not stat.is_dir:
-        what = "does not exist" if stat is None else "is not a directory"
-        raise InvalidInputError(
-            f"workdir {workdir!r} {what} in container {ref.name!r}.",
-            hint="Pass an existing directory, or create it first (exec mkdir -p).",
-            field="workdir",
-        )
 
 
 @operation("exec", ExecInput)
@@ -75,7 +37,7 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     )
     result = run(ctx, args.container, req)
     if args.workdir and result.exit_code in START_FAILED:
-        _check_workdir(ctx, args.container, args.workdir)
+        check_workdir(ctx, args.container, args.workdir)
     payload: dict[str, object] = {
         "exit_code": result.exit_code,
         "stdout": result.stdout.text,
@@ -116,6 +78,3 @@ def exec_interactive_hint(args: ExecHintInput, ctx: Context) -> dict[str, object
         "workdir": ref.workdir,
         "note": f"Interactive {shell}; exit the shell to hand control back.",
     }
-
-
-__all__ = ["INTERACTIVE_SHELL", "exec_", "exec_interactive_hint", "run", "shell_argv"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from containers_tool.archive import pack, unpack
 from containers_tool.context import Context, Ref
-from containers_tool.dispatch import operation
+from containers_tool.core.exec import run
 from containers_tool.errors import NotFoundError
-from containers_tool.handlers.exec import run
 from containers_tool.models.files import CopyInInput, CopyOutInput
+from containers_tool.registry import operation
 from containers_tool.runtime.types import ExecRequest
 
 

@@ -6,10 +6,10 @@ import time
 
 from containers_tool.context import Context, Ref
 from containers_tool.core import services
-from containers_tool.dispatch import operation
+from containers_tool.core.exec import run, shell_argv
 from containers_tool.errors import ConflictError
-from containers_tool.handlers.exec import run, shell_argv
 from containers_tool.models.health import LogsInput, WaitHealthyInput
+from containers_tool.registry import operation
 from containers_tool.runtime.types import ContainerLogs, ExecRequest
 
 DEFAULT_TIMEOUT_S = 60.0

@@ -7,14 +7,14 @@ from functools import partial
 
 from containers_tool.context import Context
 from containers_tool.core import jobs
-from containers_tool.dispatch import operation
-from containers_tool.handlers.exec import run, shell_argv
+from containers_tool.core.exec import run, shell_argv
 from containers_tool.models.jobs import (
     ExecBackgroundInput,
     ExecCancelInput,
     ExecPollInput,
     ListJobsInput,
 )
+from containers_tool.registry import operation
 from containers_tool.runtime.users import ROOT
 
 

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import logging
-import secrets
-import shlex
-import tarfile
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import compose, jobs
-from containers_tool.core.services import ensure_running, exit_details, settle_window
-from containers_tool.dispatch import operation
+from containers_tool.core import compose, networks
+from containers_tool.core import create as pipeline
+from containers_tool.core.containers import connect_command, destroy_many, remove
+from containers_tool.core.create import port_rows
 from containers_tool.errors import (
-    ConflictError,
-    EngineError,
-    InternalError,
     InvalidInputError,
-    NotFoundError,
-    ToolError,
 )
-from containers_tool.handlers import networks  # issue 5
 from containers_tool.models.lifecycle import (
     CreateInput,
     DestroyAllInput,
@@ -35,263 +18,8 @@ from containers_tool.models.lifecycle import (
     ListInput,
     StatusInput,
 )
-from containers_tool.policy import container as policy
-from containers_tool.provision import home as provision_home
-from containers_tool.provision import plan as provision
-from containers_tool.provision import steps as provision_steps
-from containers_tool.runtime.types import ContainerInfo, ContainerSpec
-from containers_tool.runtime.users import ROOT
-
-log = logging.getLogger("containers_tool")
-
-#: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
-KEEP_ALIVE = ("sleep", "infinity")
-#: What a human's shell runs: bash where the image has it, else sh.
-INTERACTIVE_SHELL = (
-    "/bin/sh",
-    "-c",
-    f"[ -r {lb.ENVFILE_PATH} ] && . {lb.ENVFILE_PATH}; "
-    "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi",
-)
-#: Directories whose ownership the tool never changes, even when one is the workdir.
-SYSTEM_DIRS = frozenset(
-    {
-        "/",
-        "/tmp",  # noqa: S108 - a name to protect, not a file to write
-        "/root",
-        "/home",
-        "/usr",
-        "/etc",
-        "/var",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/opt",
-        "/srv",
-        "/proc",
-        "/sys",
-        "/dev",
-        "/run",
-        "/boot",
-        "/mnt",
-        "/media",
-    }
-)
-
-
-def connect_command(ctx: Context, name: str, user: str | None, workdir: str | None) -> str:
-    """Returns the shell line that hands the container to a human."""
-    argv = ctx.runtime.shell_command(name, user=user, workdir=workdir, shell=INTERACTIVE_SHELL)
-    return shlex.join(argv)
-
-
-def _step(step: str, status: str, detail: str) -> dict[str, object]:
-    return {"step": step, "status": status, "detail": detail}
-
-
-def _ensure_image(ctx: Context, image: str, explicit: bool) -> dict[str, object]:
-    if ctx.runtime.image_exists(image):
-        return _step("image", "success", f"{image} present locally")
-    if ctx.settings.pull == "never":
-        raise NotFoundError(
-            f"Image {image!r} is not present and pulling is disabled.",
-            hint="Load the image, or set image_overrides to a local image.",
-            field="image" if explicit else None,
-        )
-    ctx.runtime.pull_image(image)
-    return _step("image", "success", f"pulled {image}")
-
-
-def _owned_dir_tar(path: str, user: str) -> bytes | None:
-    uid, _, gid = user.partition(":")
-    if not uid.isdigit() or int(uid) == 0:
-        return None
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(path.strip("/"))
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-        info.uid = int(uid)
-        info.gid = int(gid) if gid.isdigit() else int(uid)
-        tar.addfile(info)
-    return buf.getvalue()
-
-
-@operation("create", CreateInput)
-def create(args: CreateInput, ctx: Context) -> dict[str, object]:
-    """Creates and starts a container with limits, labels and the mapped user."""
-    settings = ctx.settings
-    name = args.name or f"ct-{secrets.token_hex(4)}"
-    purpose = ctx.purposes.get(args.purpose) if args.purpose else None
-    workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
-    own_image = None  # issue 4: a service runs its own command in its image's WORKDIR
-    if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
-        ref = settings.resolve_image(args.image or settings.default_image)
-        own_image = _ensure_image(ctx, ref, explicit=args.image is not None)
-        workdir = ctx.runtime.inspect_image(ref).workdir or "/"
-    # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
-    user = args.user or (None if args.keep_command else policy.host_user())
-    policy.check_privileged(args, settings)
-    settle_s = settle_window(args)
-    resources = purpose.resources if purpose else None
-    host_cpus = ctx.engine_info().cpus
-    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources, host_cpus)
-    mounts = policy.mounts(args, workdir, Path.cwd(), settings)
-    user_labels = lb.user_labels(args.labels)
-    session = args.session_id or ctx.session_id
-    labels = {
-        **user_labels,
-        lb.MANAGED_BY: lb.MANAGER,
-        lb.SESSION: session,
-        lb.PURPOSE: "none",
-        lb.PERSISTENT: str(args.persistent).lower(),
-        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
-        lb.WORKDIR: workdir,
-    }
-    # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
-    prov = provision.plan(ctx, args, user or "", workdir)
-    image = settings.resolve_image(args.image, prefix=False) if args.image else prov.image
-    image = image or settings.resolve_image(settings.default_image)
-    steps = list(prov.steps)
-    if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
-        steps.insert(0, own_image or _ensure_image(ctx, image, explicit=args.image is not None))
-    labels.update(prov.labels)
-    labels[lb.TOOL_ENV] = ",".join(sorted(prov.env))
-    if prov.secrets:
-        labels[lb.ENVFILE] = "true"
-    spec = ContainerSpec(
-        name=name,
-        image=image,
-        command=None if args.keep_command else KEEP_ALIVE,
-        # An image's ENTRYPOINT would get the keep-alive as its arguments (and likely exit).
-        entrypoint=None if args.keep_command else (),
-        labels=labels,
-        env={**(purpose.env if purpose else {}), **prov.env, **args.env},
-        workdir=workdir,
-        # Under the keep-alive, PID 1 runs as root and execs default to the mapped user: on
-        # Docker a non-root container user leaves even root execs without capabilities.
-        user=user if args.keep_command else ROOT,
-        exec_user=None if args.keep_command else user,
-        mounts=[*mounts, *prov.mounts],
-        # Env file and job output (issue 4): in memory, never in a commit or snapshot.
-        tmpfs={lb.ENVFILE_DIR: jobs.tmpfs_options(memory)},
-        ports=policy.ports(args),
-        network=args.network,
-        memory_bytes=memory,
-        nano_cpus=nano_cpus,
-        pids_limit=pids,
-        privileged=args.privileged,
-        hostname=name[:63],
-    )
-    with ExitStack() as undo:
-        # --- issue 5: compose stack and session network exist before the container joins them
-        joins = compose.prepare(ctx, args, name, session, undo)
-        steps.extend(joins.steps)
-        if joins.networks or joins.labels:
-            spec = replace(spec, network=joins.networks[0], labels={**labels, **joins.labels})
-        # --- end issue 5
-        try:
-            cid = ctx.runtime.create_container(spec)
-        except ConflictError as exc:
-            raise ConflictError(
-                f"A container named {name!r} already exists.",
-                hint="Pick another name, or call destroy on the old one if it is yours.",
-                field="name",
-            ) from exc
-        except NotFoundError as exc:
-            field = "network" if "network" in exc.message.lower() else "image"
-            raise NotFoundError(
-                exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
-            ) from exc
-        undo.callback(ctx.runtime.remove_container, cid)
-        for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
-            ctx.runtime.connect_network(extra, cid, [])
-        provision_home.before_start(ctx, cid, prov)  # HOME, passwd, files before PID 1 starts
-        mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
-        skip = mounted or workdir in SYSTEM_DIRS
-        owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
-        owned = None if skip else _owned_dir_tar(workdir, owner)
-        if owned is not None:
-            # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
-            ctx.runtime.put_archive(cid, "/", owned)
-            steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
-        try:
-            ctx.runtime.start_container(cid)
-        except EngineError as exc:
-            raise start_error(exc, cid, name, user, workdir) from exc
-        if args.keep_command:
-            running = ensure_running(ctx, cid, name, settle_s)  # its command may exit
-            user = user or running.user or None
-        info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
-        if info.state != "running":
-            code, output = exit_details(ctx, cid, info)
-            raise ConflictError(
-                f"Container {name!r} stopped right after starting (exit {code}); "
-                f"its last output: {output}",
-                hint="Check the image has sleep (and /bin/sh for exec); try another image.",
-                field="image",
-            )
-        steps.append(
-            _step("start", "success", f"running as {user or 'the image user'} in {workdir}")
-        )
-        steps += provision_steps.after_start(ctx, cid, prov, args)
-        undo.pop_all()
-    result: dict[str, object] = {
-        "container": name,
-        "id": cid[:12],
-        "image": image,
-        "runtime": ctx.runtime.name,
-        "workdir": workdir,
-        "user": user,
-        "session_id": session,
-        "persistent": args.persistent,
-        "purpose": purpose.name if purpose else None,
-        "cache_used": prov.cache_used,
-        "home": prov.home,
-        "connect": connect_command(ctx, name, user, workdir),
-        "provisioning": steps,
-    }
-    if spec.ports:
-        result["ports"] = _ports(info)
-    if args.keep_command:
-        result["hint"] = (
-            f"The service's command is running (watched {settle_s:g}s); it may not be ready "
-            "yet: call wait_healthy with a port, url or health_command before using it."
-        )
-    return result
-
-
-def start_error(exc: EngineError, cid: str, name: str, user: str | None, workdir: str) -> ToolError:
-    """The error of a failed start, naming the create field behind it and the container.
-
-    The messages are the OCI runtime's (runc, crun), the same under both engines.
-    """
-    text = exc.message.replace(cid, name)
-    if "unable to find user" in text or "unable to find group" in text:
-        return InvalidInputError(
-            f"Container {name!r} cannot start: user {user!r} names a user or group that "
-            "its image does not define.",
-            hint="Pass numeric uid:gid (always valid), a user the image defines, or omit user.",
-            field="user",
-        )
-    if workdir in text and any(w in text for w in ("mkdir", "chdir", "cwd")):
-        return InvalidInputError(
-            f"Container {name!r} cannot start: workdir {workdir!r} cannot be made or entered.",
-            hint="Pick a writable absolute path such as /workspace, or omit workdir.",
-            field="workdir",
-        )
-    return EngineError(text, hint=exc.hint, field=exc.field)
-
-
-def _ports(info: ContainerInfo) -> list[dict[str, object]]:
-    return [
-        {
-            "container": p.container_port,
-            "host": p.host_port,
-            "host_ip": p.host_ip,
-            "protocol": p.protocol,
-        }
-        for p in info.ports
-    ]
+from containers_tool.registry import operation
+from containers_tool.runtime.types import ContainerInfo
 
 
 def _row(info: ContainerInfo) -> dict[str, object]:
@@ -304,6 +32,12 @@ def _row(info: ContainerInfo) -> dict[str, object]:
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": info.labels.get(lb.CREATED) or info.created,
     }
+
+
+@operation("create", CreateInput)
+def create(args: CreateInput, ctx: Context) -> dict[str, object]:
+    """Creates and starts a container with limits, labels and the mapped user."""
+    return pipeline.create(args, ctx)
 
 
 @operation("list", ListInput)
@@ -332,7 +66,7 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": info.labels.get(lb.CREATED) or info.created,
         "started_at": info.started_at,
-        "ports": _ports(info),
+        "ports": port_rows(info),
         "mounts": [
             {"source": m.source, "target": m.target, "read_only": m.read_only} for m in info.mounts
         ],
@@ -352,20 +86,6 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
     }
 
 
-def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None:
-    """Removes a managed container, and what is attached to it, and forgets it.
-
-    Raises:
-        ToolError: Something could not be removed (when an attached container, the primary stays).
-    """
-    ctx.sessions.close_container(cid)  # its shells end with it
-    try:
-        # Port sidecars always; networks and volumes only exist for a compose stack.
-        networks.release(ctx, name, primary=cid, stack=compose.COMPOSE_PROJECT in labels)
-    finally:
-        ctx.forget(name)
-
-
 @operation("destroy", DestroyInput)
 def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     """Kills and removes one managed container."""
@@ -373,34 +93,6 @@ def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
     ref = ctx.refresh(args.container)
     remove(ctx, ref.name, ref.id, ref.labels)
     return {"destroyed": [ref.name]}
-
-
-def destroy_many(
-    ctx: Context, infos: list[ContainerInfo], parallel: bool = True
-) -> tuple[list[str], dict[str, ToolError]]:
-    """Removes containers (in parallel unless at interpreter exit), each whatever the others do.
-
-    Returns:
-        The names removed, and the error of each container that could not be.
-    """
-
-    def one(info: ContainerInfo) -> ToolError | None:
-        try:
-            remove(ctx, info.name, info.id, info.labels)
-        except ToolError as exc:
-            return exc
-        except Exception as exc:  # one container must not stop the others
-            log.exception("removing %s failed unexpectedly", info.name)
-            return InternalError(f"Removing {info.name!r} failed unexpectedly: {exc!r}")
-        return None
-
-    if parallel and len(infos) > 1:
-        with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
-            outcomes = list(pool.map(one, infos))
-    else:
-        outcomes = [one(info) for info in infos]
-    failed = {i.name: e for i, e in zip(infos, outcomes, strict=True) if e is not None}
-    return sorted(i.name for i in infos if i.name not in failed), failed
 
 
 @operation("destroy_all", DestroyAllInput)
@@ -427,33 +119,3 @@ def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
             hint="Call destroy_all again; if it fails the same way, check the engine.",
         )
     return {"destroyed": destroyed, "networks": removed_networks, "orphans_removed": swept}
-
-
-def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
-    """Removes the ephemeral containers of the context's own session (at shutdown).
-
-    One container that cannot be removed does not stop the others; failures are logged.
-
-    Args:
-        ctx: The session's context.
-        parallel: False at interpreter exit, where no new thread pool may start.
-
-    Returns:
-        The names of the containers removed.
-    """
-    try:
-        infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
-    except Exception:  # noqa: BLE001 - at shutdown the engine may be gone; nothing to reap then
-        return []
-    ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]
-    destroyed, failed = destroy_many(ctx, ephemeral, parallel)
-    for name, exc in sorted(failed.items()):
-        log.warning("session %s: could not remove %s: %s", ctx.session_id, name, exc.message)
-    try:  # issue 5: leftovers of failed destroys, then the session's networks
-        _, errors = networks.sweep_orphans(ctx, ctx.session_id)
-        for exc in errors:
-            log.warning("session %s: %s", ctx.session_id, exc.message)
-        networks.remove_unused_networks(ctx, ctx.session_id)
-    except Exception:  # best effort at shutdown, after every container was tried
-        log.warning("session %s: networks not cleaned up", ctx.session_id, exc_info=True)
-    return destroyed

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from containers_tool.context import Context
-from containers_tool.dispatch import operation
 from containers_tool.errors import ToolError
 from containers_tool.models.preflight import PreflightInput
+from containers_tool.registry import operation
 from containers_tool.runtime.compose import CANDIDATES as COMPOSE_CANDIDATES  # issue 5
 from containers_tool.runtime.compose import detect as detect_compose
 

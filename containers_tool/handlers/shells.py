@@ -2,103 +2,10 @@
 
 from __future__ import annotations
 
-import re
-import shlex
-from collections.abc import Sequence
-
-from containers_tool.context import Context, Ref
-from containers_tool.core.shells import Session, env_prefix
-from containers_tool.dispatch import operation
-from containers_tool.envelope import TRUNCATED_HINT
-from containers_tool.errors import InvalidInputError, NotFoundError, ToolError
-from containers_tool.models.exec import ExecInput
+from containers_tool.context import Context
+from containers_tool.errors import NotFoundError
 from containers_tool.models.shells import CloseSessionInput
-from containers_tool.runtime.users import ROOT
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def session_exec(
-    args: ExecInput, ctx: Context, ref: Ref, shell: Sequence[str]
-) -> dict[str, object]:
-    """Runs `args.command` in the named shell session of `ref`, opening it on first use.
-
-    Args:
-        args: The exec input; `session` is set.
-        ctx: The tool's context.
-        ref: The resolved container.
-        shell: The shell's argv, already through the env-file wrapper.
-
-    Raises:
-        InvalidInputError: An env name is no shell variable, or as_root differs from the session's.
-        ConflictError: The session is running another command, or the container is stopped.
-        QuotaExceededError: The container has too many sessions.
-    """
-    name = str(args.session)
-    bad = next((k for k in args.env if not _ENV_NAME.match(k)), None)
-    if bad is not None:
-        raise InvalidInputError(
-            f"env name {bad!r} cannot be exported in a shell session.",
-            hint="Use letters, digits and _, not starting with a digit.",
-            field="env",
-        )
-    user = ROOT if args.as_root else None
-    session, new = ctx.sessions.open(
-        ref.id, name, lambda: Session(ctx.runtime, ref.id, name, shell, user, ref.workdir)
-    )
-    if session.user != user:
-        raise InvalidInputError(
-            f"Session {name!r} runs as {'root' if session.user else 'the default user'}.",
-            hint="Use another session name for commands with a different as_root.",
-            field="as_root",
-        )
-    timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)
-    command = args.command if isinstance(args.command, str) else shlex.join(args.command)
-    limit = args.max_output or ctx.settings.output_limit
-    try:
-        result = session.run(env_prefix(args.env, args.workdir) + command, timeout, limit)
-    except NotFoundError:
-        ctx.sessions.close_container(ref.id)
-        if ctx.refresh(args.container).id == ref.id:  # not_found when the name is gone
-            raise
-        # Another process replaced the container: the shell (its cwd, its variables) is gone.
-        raise NotFoundError(
-            f"Session {name!r} ended: container {ref.name!r} was replaced by a new one.",
-            hint="exec again with session= to open a new session in the new container.",
-            field="session",
-        ) from None
-    except ToolError:
-        if new:
-            ctx.sessions.close(ref.id, name)
-        raise
-    payload: dict[str, object] = {
-        "exit_code": result.exit_code,
-        "stdout": result.stdout.text,
-        "stderr": result.stderr.text,
-        "timed_out": result.timed_out,
-        "duration_ms": result.duration_ms,
-        "truncated": result.stdout.truncated or result.stderr.truncated,
-        "stdout_bytes": result.stdout.total_bytes,
-        "stderr_bytes": result.stderr.total_bytes,
-        "session": name,
-        "cwd": result.cwd,
-        "session_started": result.started,
-        "session_restarted": result.restarted,
-    }
-    if result.timed_out:
-        payload["hint"] = (
-            f"Killed after {timeout:g}s with everything the session had started; the session "
-            f"restarted in {result.cwd} with its variables reset. Pass a larger timeout or use "
-            "exec_background."
-        )
-    elif result.restarted:
-        payload["hint"] = (
-            "The session's shell itself ended (set -e, exec, or kill of the shell); a fresh one "
-            f"runs in {result.cwd}, with variables, functions and venv activation reset."
-        )
-    elif payload["truncated"]:
-        payload["hint"] = TRUNCATED_HINT
-    return payload
+from containers_tool.registry import operation
 
 
 @operation("close_session", CloseSessionInput)

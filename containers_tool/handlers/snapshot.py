@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.dispatch import operation
+from containers_tool.core.create import create
 from containers_tool.errors import ConflictError, NotFoundError
-from containers_tool.handlers.lifecycle import create
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.models.snapshot import (
     DeleteSnapshotInput,
@@ -22,6 +21,7 @@ from containers_tool.models.snapshot import (
     RestoreInput,
     SnapshotInput,
 )
+from containers_tool.registry import operation
 
 REPOSITORY = "localhost/containers-tool/snapshots"
 SNAPSHOT = lb.PREFIX + "snapshot"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from containers_tool.core.shells import SHELL_SESSION_PATTERN
+from containers_tool.labels import SHELL_SESSION_PATTERN
 from containers_tool.models.common import ContainerInput, EnvMap
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from containers_tool.core.jobs import JOB_ID_PATTERN
+from containers_tool.labels import JOB_ID_PATTERN
 from containers_tool.models.common import ContainerInput, EnvMap
 
 JobId = Field(

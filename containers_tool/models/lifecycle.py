@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from containers_tool.labels import NAME_PATTERN, SESSION_PATTERN
 from containers_tool.models.common import (
-    NAME_PATTERN,
     SESSION_DESCRIPTION,
-    SESSION_PATTERN,
     ContainerInput,
     EnvMap,
     Input,

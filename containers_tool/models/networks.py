@@ -6,15 +6,13 @@ from typing import Annotated
 
 from pydantic import Field
 
+from containers_tool.labels import ALIAS_PATTERN, NAME_PATTERN, SESSION_PATTERN
 from containers_tool.models.common import (
-    NAME_PATTERN,
     SESSION_DESCRIPTION,
-    SESSION_PATTERN,
     ContainerInput,
     Input,
 )
 
-ALIAS_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
 NetworkName = Field(
     min_length=1,
     max_length=128,

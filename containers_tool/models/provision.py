@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Paths for config_files/dotfiles_inline: absolute, ~/ (HOME) or relative (workdir); no NULs.
-PATH_PATTERN = r"^[^\x00]{1,512}$"
 
 
 class RepoInput(BaseModel):

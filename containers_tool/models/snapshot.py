@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from containers_tool.models.common import NAME_PATTERN, ContainerInput, Input
+from containers_tool.labels import NAME_PATTERN
+from containers_tool.models.common import ContainerInput, Input
 from containers_tool.models.lifecycle import CreateInput
 
 SnapshotName = Field(

@@ -18,7 +18,7 @@ from containers_tool import labels as lb
 from containers_tool.errors import BuildFailedError, NotFoundError, ToolError
 from containers_tool.provision.credentials import CA_PATH, CA_TARGET_VARS
 from containers_tool.provision.purposes import Purpose
-from containers_tool.runtime import Runtime
+from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import ContainerSpec, ExecRequest
 from containers_tool.settings import Settings
 from containers_tool.sizes import parse_size

@@ -10,11 +10,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from containers_tool.errors import InvalidInputError
+from containers_tool.labels import PURPOSE_PATTERN
 from containers_tool.settings import Settings, config_dir
 from containers_tool.sizes import parse_size
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "purposes"
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
 
 
 class Forward(BaseModel):
@@ -61,7 +61,7 @@ class Purpose(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=PURPOSE_PATTERN)
     description: str = Field(min_length=1)
     image: str = Field(min_length=1)
     packages: list[str] = Field(default_factory=list)

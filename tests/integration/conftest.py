@@ -14,8 +14,9 @@ import pytest
 
 from containers_tool import ContainersTool
 from containers_tool.errors import RuntimeUnavailableError
-from containers_tool.runtime import Runtime, get_runtime
+from containers_tool.runtime.backends import get_runtime
 from containers_tool.runtime.discovery import discover
+from containers_tool.runtime.protocol import Runtime
 from containers_tool.settings import Settings
 
 ENGINES = ["docker", "podman"]

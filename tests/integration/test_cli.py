@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from containers_tool.cli.main import build_parser, main
-from containers_tool.dispatch import OPERATIONS
+from containers_tool.handlers import OPERATIONS
 from tests.integration.conftest import BUSYBOX, unique
 
 CLI = [sys.executable, "-m", "containers_tool"]

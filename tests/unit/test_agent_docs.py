@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from containers_tool.dispatch import OPERATIONS
+from containers_tool.handlers import OPERATIONS
 from containers_tool.schema import build_schema
 from tests.conftest import REPO
 

@@ -14,7 +14,6 @@ import pytest
 from containers_tool import ContainersTool
 from containers_tool.adapter import handle_tool_call, result_message
 from containers_tool.cli.main import main
-from containers_tool.dispatch import OPERATIONS
 from containers_tool.formats import (
     FORMATS,
     anthropic_tool,
@@ -23,6 +22,7 @@ from containers_tool.formats import (
     openai_tool,
     render,
 )
+from containers_tool.handlers import OPERATIONS
 from containers_tool.schema import build_schema, validator
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # both APIs' rule for tool names

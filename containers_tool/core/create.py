@@ -1,0 +1,270 @@
+"""The create pipeline: plan, make, provision, start and check one container."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tarfile
+from contextlib import ExitStack
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.core import compose, jobs
+from containers_tool.core.containers import connect_command
+from containers_tool.core.services import ensure_running, exit_details, settle_window
+from containers_tool.errors import (
+    ConflictError,
+    EngineError,
+    InvalidInputError,
+    NotFoundError,
+    ToolError,
+)
+from containers_tool.models.lifecycle import (
+    CreateInput,
+)
+from containers_tool.policy import container as policy
+from containers_tool.provision import home as provision_home
+from containers_tool.provision import plan as provision
+from containers_tool.provision import steps as provision_steps
+from containers_tool.runtime.types import ContainerInfo, ContainerSpec
+from containers_tool.runtime.users import ROOT
+
+#: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
+KEEP_ALIVE = ("sleep", "infinity")
+
+
+#: Directories whose ownership the tool never changes, even when one is the workdir.
+SYSTEM_DIRS = frozenset(
+    {
+        "/",
+        "/tmp",  # noqa: S108 - a name to protect, not a file to write
+        "/root",
+        "/home",
+        "/usr",
+        "/etc",
+        "/var",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/opt",
+        "/srv",
+        "/proc",
+        "/sys",
+        "/dev",
+        "/run",
+        "/boot",
+        "/mnt",
+        "/media",
+    }
+)
+
+
+def _step(step: str, status: str, detail: str) -> dict[str, object]:
+    return {"step": step, "status": status, "detail": detail}
+
+
+def ensure_image(ctx: Context, image: str, explicit: bool) -> dict[str, object]:
+    if ctx.runtime.image_exists(image):
+        return _step("image", "success", f"{image} present locally")
+    if ctx.settings.pull == "never":
+        raise NotFoundError(
+            f"Image {image!r} is not present and pulling is disabled.",
+            hint="Load the image, or set image_overrides to a local image.",
+            field="image" if explicit else None,
+        )
+    ctx.runtime.pull_image(image)
+    return _step("image", "success", f"pulled {image}")
+
+
+def _owned_dir_tar(path: str, user: str) -> bytes | None:
+    uid, _, gid = user.partition(":")
+    if not uid.isdigit() or int(uid) == 0:
+        return None
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(path.strip("/"))
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        info.uid = int(uid)
+        info.gid = int(gid) if gid.isdigit() else int(uid)
+        tar.addfile(info)
+    return buf.getvalue()
+
+
+def create(args: CreateInput, ctx: Context) -> dict[str, object]:
+    """Creates and starts a container with limits, labels and the mapped user."""
+    settings = ctx.settings
+    name = args.name or f"ct-{secrets.token_hex(4)}"
+    purpose = ctx.purposes.get(args.purpose) if args.purpose else None
+    workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
+    own_image = None  # issue 4: a service runs its own command in its image's WORKDIR
+    if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
+        ref = settings.resolve_image(args.image or settings.default_image)
+        own_image = ensure_image(ctx, ref, explicit=args.image is not None)
+        workdir = ctx.runtime.inspect_image(ref).workdir or "/"
+    # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
+    user = args.user or (None if args.keep_command else policy.host_user())
+    policy.check_privileged(args, settings)
+    settle_s = settle_window(args)
+    resources = purpose.resources if purpose else None
+    host_cpus = ctx.engine_info().cpus
+    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources, host_cpus)
+    mounts = policy.mounts(args, workdir, Path.cwd(), settings)
+    user_labels = lb.user_labels(args.labels)
+    session = args.session_id or ctx.session_id
+    labels = {
+        **user_labels,
+        lb.MANAGED_BY: lb.MANAGER,
+        lb.SESSION: session,
+        lb.PURPOSE: "none",
+        lb.PERSISTENT: str(args.persistent).lower(),
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        lb.WORKDIR: workdir,
+    }
+    # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
+    prov = provision.plan(ctx, args, user or "", workdir)
+    image = settings.resolve_image(args.image, prefix=False) if args.image else prov.image
+    image = image or settings.resolve_image(settings.default_image)
+    steps = list(prov.steps)
+    if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
+        steps.insert(0, own_image or ensure_image(ctx, image, explicit=args.image is not None))
+    labels.update(prov.labels)
+    labels[lb.TOOL_ENV] = ",".join(sorted(prov.env))
+    if prov.secrets:
+        labels[lb.ENVFILE] = "true"
+    spec = ContainerSpec(
+        name=name,
+        image=image,
+        command=None if args.keep_command else KEEP_ALIVE,
+        # An image's ENTRYPOINT would get the keep-alive as its arguments (and likely exit).
+        entrypoint=None if args.keep_command else (),
+        labels=labels,
+        env={**(purpose.env if purpose else {}), **prov.env, **args.env},
+        workdir=workdir,
+        # Under the keep-alive, PID 1 runs as root and execs default to the mapped user: on
+        # Docker a non-root container user leaves even root execs without capabilities.
+        user=user if args.keep_command else ROOT,
+        exec_user=None if args.keep_command else user,
+        mounts=[*mounts, *prov.mounts],
+        # Env file and job output (issue 4): in memory, never in a commit or snapshot.
+        tmpfs={lb.ENVFILE_DIR: jobs.tmpfs_options(memory)},
+        ports=policy.ports(args),
+        network=args.network,
+        memory_bytes=memory,
+        nano_cpus=nano_cpus,
+        pids_limit=pids,
+        privileged=args.privileged,
+        hostname=name[:63],
+    )
+    with ExitStack() as undo:
+        # --- issue 5: compose stack and session network exist before the container joins them
+        joins = compose.prepare(ctx, args, name, session, undo)
+        steps.extend(joins.steps)
+        if joins.networks or joins.labels:
+            spec = replace(spec, network=joins.networks[0], labels={**labels, **joins.labels})
+        # --- end issue 5
+        try:
+            cid = ctx.runtime.create_container(spec)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"A container named {name!r} already exists.",
+                hint="Pick another name, or call destroy on the old one if it is yours.",
+                field="name",
+            ) from exc
+        except NotFoundError as exc:
+            field = "network" if "network" in exc.message.lower() else "image"
+            raise NotFoundError(
+                exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
+            ) from exc
+        undo.callback(ctx.runtime.remove_container, cid)
+        for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
+            ctx.runtime.connect_network(extra, cid, [])
+        provision_home.before_start(ctx, cid, prov)  # HOME, passwd, files before PID 1 starts
+        mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
+        skip = mounted or workdir in SYSTEM_DIRS
+        owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
+        owned = None if skip else _owned_dir_tar(workdir, owner)
+        if owned is not None:
+            # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
+            ctx.runtime.put_archive(cid, "/", owned)
+            steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
+        try:
+            ctx.runtime.start_container(cid)
+        except EngineError as exc:
+            raise start_error(exc, cid, name, user, workdir) from exc
+        if args.keep_command:
+            running = ensure_running(ctx, cid, name, settle_s)  # its command may exit
+            user = user or running.user or None
+        info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
+        if info.state != "running":
+            code, output = exit_details(ctx, cid, info)
+            raise ConflictError(
+                f"Container {name!r} stopped right after starting (exit {code}); "
+                f"its last output: {output}",
+                hint="Check the image has sleep (and /bin/sh for exec); try another image.",
+                field="image",
+            )
+        steps.append(
+            _step("start", "success", f"running as {user or 'the image user'} in {workdir}")
+        )
+        steps += provision_steps.after_start(ctx, cid, prov, args)
+        undo.pop_all()
+    result: dict[str, object] = {
+        "container": name,
+        "id": cid[:12],
+        "image": image,
+        "runtime": ctx.runtime.name,
+        "workdir": workdir,
+        "user": user,
+        "session_id": session,
+        "persistent": args.persistent,
+        "purpose": purpose.name if purpose else None,
+        "cache_used": prov.cache_used,
+        "home": prov.home,
+        "connect": connect_command(ctx, name, user, workdir),
+        "provisioning": steps,
+    }
+    if spec.ports:
+        result["ports"] = port_rows(info)
+    if args.keep_command:
+        result["hint"] = (
+            f"The service's command is running (watched {settle_s:g}s); it may not be ready "
+            "yet: call wait_healthy with a port, url or health_command before using it."
+        )
+    return result
+
+
+def start_error(exc: EngineError, cid: str, name: str, user: str | None, workdir: str) -> ToolError:
+    """The error of a failed start, naming the create field behind it and the container.
+
+    The messages are the OCI runtime's (runc, crun), the same under both engines.
+    """
+    text = exc.message.replace(cid, name)
+    if "unable to find user" in text or "unable to find group" in text:
+        return InvalidInputError(
+            f"Container {name!r} cannot start: user {user!r} names a user or group that "
+            "its image does not define.",
+            hint="Pass numeric uid:gid (always valid), a user the image defines, or omit user.",
+            field="user",
+        )
+    if workdir in text and any(w in text for w in ("mkdir", "chdir", "cwd")):
+        return InvalidInputError(
+            f"Container {name!r} cannot start: workdir {workdir!r} cannot be made or entered.",
+            hint="Pick a writable absolute path such as /workspace, or omit workdir.",
+            field="workdir",
+        )
+    return EngineError(text, hint=exc.hint, field=exc.field)
+
+
+def port_rows(info: ContainerInfo) -> list[dict[str, object]]:
+    return [
+        {
+            "container": p.container_port,
+            "host": p.host_port,
+            "host_ip": p.host_ip,
+            "protocol": p.protocol,
+        }
+        for p in info.ports
+    ]

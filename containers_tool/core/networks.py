@@ -1,0 +1,238 @@
+"""The networks a container joins and what is attached to it, and cleanup."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from containers_tool import labels as lb
+from containers_tool.context import Context
+from containers_tool.errors import ConflictError, NotFoundError, ToolError
+from containers_tool.runtime.types import ContainerInfo, NetworkInfo
+
+log = logging.getLogger("containers_tool")
+
+#: The primary container a sidecar, compose service, stack network or volume belongs to.
+ATTACHED_TO = lb.PREFIX + "attached-to"
+
+
+#: Marks what the tool made on behalf of a primary container (port sidecars, compose services,
+#: stack networks and volumes). They lack MANAGED_BY, so `list` does not show them; with
+#: ATTACHED_TO and SESSION this finds leftovers whose primary is gone (see `sweep_orphans`).
+MEMBER = lb.PREFIX + "member"
+
+
+#: Marks the one private network of a session.
+SESSION_NETWORK = lb.PREFIX + "session-network"
+
+
+#: Marks a port-forwarding sidecar and the port it forwards.
+FORWARDS = lb.PREFIX + "forwards"
+
+
+#: What containers that ask for no network join where the engine's default network is not
+#: isolated from the tool's networks (Podman: see Runtime.network_isolation); shared, like
+#: Docker's `bridge`, by every session, and marked by DEFAULT_MARK.
+DEFAULT_NETWORK = "ct-default"
+
+
+DEFAULT_MARK = lb.PREFIX + "default-network"
+
+
+#: Names that mean the engine's own networks; a tool network must not shadow them.
+RESERVED = frozenset({"bridge", "host", "none", "default", "podman", DEFAULT_NETWORK})
+
+
+#: What a forwarding sidecar runs: busybox nc, one `nc` to the target per accepted connection.
+SIDECAR_IMAGE = "busybox:latest"
+
+
+#: The sidecar listens above 1024, so it needs no privilege whatever port it forwards.
+LISTEN_PORT = 15000
+
+
+def _network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
+    return {
+        **extra,
+        lb.MANAGED_BY: lb.MANAGER,
+        lb.SESSION: session,
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo:
+    try:
+        info = ctx.runtime.inspect_network(name)
+    except NotFoundError:
+        info = None
+    if info is None or not lb.is_managed(info.labels):
+        raise NotFoundError(
+            f"No network named {name!r} made by this tool.",
+            hint="Call list_networks to see the networks this tool manages.",
+            field=field,
+        )
+    return info
+
+
+def session_network(ctx: Context, session: str) -> tuple[str, bool]:
+    """Returns the session's private network, and whether this call created it."""
+    name = f"ct-session-{session}"
+    labels = _network_labels(session, {SESSION_NETWORK: "true"})
+    try:
+        ctx.runtime.create_network(name, labels, internal=False)
+    except ConflictError:
+        if ctx.runtime.inspect_network(name).labels.get(SESSION_NETWORK) != "true":
+            raise ConflictError(
+                f"A network named {name!r} exists and is not this session's.",
+                hint="Remove it, or use another session_id.",
+                field="session_network",
+            ) from None
+        return name, False
+    return name, True
+
+
+def default_network(ctx: Context) -> str:
+    """Returns the tool's shared default network, creating it on first use."""
+    try:
+        info: NetworkInfo | None = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+    except NotFoundError:
+        info = None
+    if info is None:
+        labels = {
+            lb.MANAGED_BY: lb.MANAGER,
+            DEFAULT_MARK: "true",
+            lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            return ctx.runtime.create_network(DEFAULT_NETWORK, labels, internal=False).name
+        except ConflictError:  # made meanwhile by another call
+            info = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+    if info.labels.get(DEFAULT_MARK) != "true":
+        raise ConflictError(
+            f"A network named {DEFAULT_NETWORK!r} exists and is not the tool's.",
+            hint="Remove or rename it, or pass network explicitly.",
+            field="network",
+        )
+    return info.name
+
+
+def drop_network(ctx: Context, name: str) -> None:
+    """Removes a network an undone create made; never raises (one in use by others stays)."""
+    try:
+        ctx.runtime.remove_network(name)
+    except ToolError as exc:
+        log.info("network %s kept: %s", name, exc.message)
+
+
+def remove_unused_networks(ctx: Context, session: str | None) -> list[str]:
+    """Removes the managed networks (of one session, or all) no container uses any more."""
+    removed = []
+    for net in ctx.runtime.list_networks(lb.managed_filter(session)):
+        try:
+            ctx.runtime.remove_network(net.name)
+        except ToolError:
+            continue  # in use by a container that outlives the session (persistent)
+        removed.append(net.name)
+    return sorted(removed)
+
+
+def _remove_all(ctx: Context, infos: Iterable[ContainerInfo]) -> None:
+    """Removes containers whatever their order, retrying while each round removes something.
+
+    Podman refuses to remove a container others depend on (compose's depends_on becomes
+    `--requires`), so a round removes the dependents and the next one what they needed.
+
+    Raises:
+        ToolError: A round removed nothing; the first error of that round.
+    """
+    pending = list(infos)
+    while pending:
+        failed: list[tuple[ContainerInfo, ToolError]] = []
+        for info in pending:
+            try:
+                ctx.runtime.remove_container(info.id)
+            except ToolError as exc:
+                failed.append((info, exc))
+        if len(failed) == len(pending):
+            raise failed[0][1]
+        pending = [info for info, _ in failed]
+
+
+def release(ctx: Context, name: str, primary: str | None = None, stack: bool = True) -> None:
+    """Removes what belongs to container `name` (port sidecars, its compose stack), then it.
+
+    The attached containers go first, so that when one cannot be removed the primary is still
+    there and destroy can be called again; then the primary (by id, when given), which frees the
+    stack's networks; then those networks and the stack's volumes (only a compose stack has
+    those: `stack=False` skips looking for them).
+
+    Raises:
+        ToolError: Something could not be removed; everything else was tried first.
+    """
+    owned = {ATTACHED_TO: name}
+    _remove_all(ctx, ctx.runtime.list_containers(owned))
+    if primary is not None:
+        ctx.runtime.remove_container(primary)
+    if not stack:
+        return
+    failed: list[ToolError] = []
+    for net in ctx.runtime.list_networks(owned):
+        try:
+            ctx.runtime.remove_network(net.name)
+        except ToolError as exc:
+            failed.append(exc)
+    for vol in ctx.runtime.list_volumes(owned):
+        try:
+            ctx.runtime.remove_volume(vol.name)
+        except ToolError as exc:
+            failed.append(exc)
+    if failed:
+        raise type(failed[0])(
+            f"The containers of {name!r} are removed, but not all of its stack: "
+            + "; ".join(e.message for e in failed),
+            hint="Call destroy_all with confirm and session_id once nothing uses it; "
+            "it removes such leftovers.",
+        )
+
+
+def discard(ctx: Context, name: str) -> str | None:
+    """Like `release` without a primary, for undo paths: never raises, so it masks no error.
+
+    Returns:
+        None when everything is gone, else what went wrong (also logged).
+    """
+    try:
+        release(ctx, name)
+    except ToolError as exc:
+        log.warning("could not remove what belongs to %s: %s", name, exc.message)
+        return exc.message
+    return None
+
+
+def sweep_orphans(ctx: Context, session: str | None) -> tuple[list[str], list[ToolError]]:
+    """Removes sidecars and stack members whose primary container no longer exists.
+
+    A destroy that failed halfway, or a process that died during create, leaves them behind;
+    their MEMBER label finds them. Run it when nothing of the session is being created (a stack
+    whose primary is still being created looks orphaned).
+
+    Returns:
+        The names of the primaries whose leftovers were removed, and the errors met.
+    """
+    member = {MEMBER: "true", **({lb.SESSION: session} if session else {})}
+    found: list[Mapping[str, str]] = [c.labels for c in ctx.runtime.list_containers(member)]
+    found += [n.labels for n in ctx.runtime.list_networks(member)]
+    found += [v.labels for v in ctx.runtime.list_volumes(member)]
+    owners = {labels.get(ATTACHED_TO, "") for labels in found} - {""}
+    live = {c.name for c in ctx.runtime.list_containers(lb.managed_filter())}
+    swept: list[str] = []
+    errors: list[ToolError] = []
+    for owner in sorted(owners - live):
+        try:
+            release(ctx, owner)
+        except ToolError as exc:
+            errors.append(exc)
+        else:
+            swept.append(owner)
+    return swept, errors
