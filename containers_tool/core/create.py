@@ -6,7 +6,7 @@ import io
 import secrets
 import tarfile
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -29,7 +29,9 @@ from containers_tool.policy import container as policy
 from containers_tool.provision import home as provision_home
 from containers_tool.provision import plan as provision
 from containers_tool.provision import steps as provision_steps
-from containers_tool.runtime.types import ContainerInfo, ContainerSpec
+from containers_tool.provision.plan import Plan
+from containers_tool.provision.purposes import Purpose
+from containers_tool.runtime.types import ContainerInfo, ContainerSpec, MountSpec
 from containers_tool.runtime.users import ROOT
 
 #: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
@@ -93,13 +95,50 @@ def _owned_dir_tar(path: str, user: str) -> bytes | None:
     return buf.getvalue()
 
 
+@dataclass
+class Draft:
+    """Everything create decides before it makes anything, so a refusal leaves nothing behind."""
+
+    args: CreateInput
+    name: str
+    session: str
+    purpose: Purpose | None
+    workdir: str
+    user: str | None
+    settle_s: float
+    mounts: list[MountSpec]
+    prov: Plan
+    spec: ContainerSpec
+    steps: list[dict[str, object]] = field(default_factory=list)
+
+
 def create(args: CreateInput, ctx: Context) -> dict[str, object]:
-    """Creates and starts a container with limits, labels and the mapped user."""
+    """Creates and starts a container with limits, labels and the mapped user.
+
+    Args:
+        args: The validated create input.
+        ctx: The tool's context.
+
+    Returns:
+        The create payload: name, id, image, user, workdir, connect line, provisioning steps.
+
+    Raises:
+        ToolError: Any refusal or engine failure; whatever was made is removed first.
+    """
+    draft = plan_create(args, ctx)
+    with ExitStack() as undo:
+        cid, info, user = make(ctx, draft, undo)
+        undo.pop_all()  # success: keep it
+    return _result(ctx, draft, cid, info, user)
+
+
+def plan_create(args: CreateInput, ctx: Context) -> Draft:
+    """Decides name, workdir, user, limits, mounts, image and the container spec; makes nothing."""
     settings = ctx.settings
     name = args.name or f"ct-{secrets.token_hex(4)}"
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
     workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
-    own_image = None  # issue 4: a service runs its own command in its image's WORKDIR
+    own_image = None  # a service runs its own command in its image's WORKDIR
     if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
         ref = settings.resolve_image(args.image or settings.default_image)
         own_image = ensure_image(ctx, ref, explicit=args.image is not None)
@@ -109,20 +148,9 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     policy.check_privileged(args, settings)
     settle_s = settle_window(args)
     resources = purpose.resources if purpose else None
-    host_cpus = ctx.engine_info().cpus
-    memory, nano_cpus, pids = policy.resource_limits(args, settings, resources, host_cpus)
+    limits = policy.resource_limits(args, settings, resources, ctx.engine_info().cpus)
     mounts = policy.mounts(args, workdir, Path.cwd(), settings)
-    user_labels = lb.user_labels(args.labels)
     session = args.session_id or ctx.session_id
-    labels = {
-        **user_labels,
-        lb.MANAGED_BY: lb.MANAGER,
-        lb.SESSION: session,
-        lb.PURPOSE: "none",
-        lb.PERSISTENT: str(args.persistent).lower(),
-        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
-        lb.WORKDIR: workdir,
-    }
     # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
     prov = provision.plan(ctx, args, user or "", workdir)
     image = settings.resolve_image(args.image, prefix=False) if args.image else prov.image
@@ -130,11 +158,42 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     steps = list(prov.steps)
     if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
         steps.insert(0, own_image or ensure_image(ctx, image, explicit=args.image is not None))
-    labels.update(prov.labels)
-    labels[lb.TOOL_ENV] = ",".join(sorted(prov.env))
+    labels = _labels(args, session, workdir, prov)
+    spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
+    return Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
+
+
+def _labels(args: CreateInput, session: str, workdir: str, prov: Plan) -> dict[str, str]:
+    labels = {
+        **lb.user_labels(args.labels),
+        lb.MANAGED_BY: lb.MANAGER,
+        lb.SESSION: session,
+        lb.PURPOSE: "none",
+        lb.PERSISTENT: str(args.persistent).lower(),
+        lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        lb.WORKDIR: workdir,
+        **prov.labels,
+        lb.TOOL_ENV: ",".join(sorted(prov.env)),
+    }
     if prov.secrets:
         labels[lb.ENVFILE] = "true"
-    spec = ContainerSpec(
+    return labels
+
+
+def _spec(
+    args: CreateInput,
+    name: str,
+    image: str,
+    labels: dict[str, str],
+    workdir: str,
+    user: str | None,
+    mounts: list[MountSpec],
+    prov: Plan,
+    purpose: Purpose | None,
+    limits: tuple[int, int, int],
+) -> ContainerSpec:
+    memory, nano_cpus, pids = limits
+    return ContainerSpec(
         name=name,
         image=image,
         command=None if args.keep_command else KEEP_ALIVE,
@@ -148,7 +207,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         user=user if args.keep_command else ROOT,
         exec_user=None if args.keep_command else user,
         mounts=[*mounts, *prov.mounts],
-        # Env file and job output (issue 4): in memory, never in a commit or snapshot.
+        # The env file and job output live in memory, never in a commit or snapshot.
         tmpfs={lb.ENVFILE_DIR: jobs.tmpfs_options(memory)},
         ports=policy.ports(args),
         network=args.network,
@@ -158,80 +217,110 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         privileged=args.privileged,
         hostname=name[:63],
     )
-    with ExitStack() as undo:
-        # --- issue 5: compose stack and session network exist before the container joins them
-        joins = compose.prepare(ctx, args, name, session, undo)
-        steps.extend(joins.steps)
-        if joins.networks or joins.labels:
-            spec = replace(spec, network=joins.networks[0], labels={**labels, **joins.labels})
-        # --- end issue 5
-        try:
-            cid = ctx.runtime.create_container(spec)
-        except ConflictError as exc:
-            raise ConflictError(
-                f"A container named {name!r} already exists.",
-                hint="Pick another name, or call destroy on the old one if it is yours.",
-                field="name",
-            ) from exc
-        except NotFoundError as exc:
-            field = "network" if "network" in exc.message.lower() else "image"
-            raise NotFoundError(
-                exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
-            ) from exc
-        undo.callback(ctx.runtime.remove_container, cid)
-        for extra in dict.fromkeys(joins.networks[1:]):  # issue 5: one network at create
-            ctx.runtime.connect_network(extra, cid, [])
-        provision_home.before_start(ctx, cid, prov)  # HOME, passwd, files before PID 1 starts
-        mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in mounts)
-        skip = mounted or workdir in SYSTEM_DIRS
-        owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
-        owned = None if skip else _owned_dir_tar(workdir, owner)
-        if owned is not None:
-            # Before PID 1 starts: the mapped user owns its workdir, with no extra exec.
-            ctx.runtime.put_archive(cid, "/", owned)
-            steps.append(_step("workdir", "success", f"{workdir} owned by {user}"))
-        try:
-            ctx.runtime.start_container(cid)
-        except EngineError as exc:
-            raise start_error(exc, cid, name, user, workdir) from exc
-        if args.keep_command:
-            running = ensure_running(ctx, cid, name, settle_s)  # its command may exit
-            user = user or running.user or None
-        info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
-        if info.state != "running":
-            code, output = exit_details(ctx, cid, info)
-            raise ConflictError(
-                f"Container {name!r} stopped right after starting (exit {code}); "
-                f"its last output: {output}",
-                hint="Check the image has sleep (and /bin/sh for exec); try another image.",
-                field="image",
-            )
-        steps.append(
-            _step("start", "success", f"running as {user or 'the image user'} in {workdir}")
+
+
+def make(ctx: Context, draft: Draft, undo: ExitStack) -> tuple[str, ContainerInfo, str | None]:
+    """Makes, prepares and starts the drafted container; `undo` removes what was made on failure.
+
+    Returns:
+        The container id, its inspect after start, and the user its execs run as.
+    """
+    # A compose stack and the session network exist before the container joins them.
+    joins = compose.prepare(ctx, draft.args, draft.name, draft.session, undo)
+    draft.steps.extend(joins.steps)
+    if joins.networks or joins.labels:
+        labels = {**draft.spec.labels, **joins.labels}
+        draft.spec = replace(draft.spec, network=joins.networks[0], labels=labels)
+    cid = _create_container(ctx, draft.spec)
+    undo.callback(ctx.runtime.remove_container, cid)
+    for extra in dict.fromkeys(joins.networks[1:]):  # engines take one network at create
+        ctx.runtime.connect_network(extra, cid, [])
+    _before_start(ctx, draft, cid)
+    info, user = _start(ctx, draft, cid)
+    draft.steps += provision_steps.after_start(ctx, cid, draft.prov, draft.args)
+    return cid, info, user
+
+
+def _create_container(ctx: Context, spec: ContainerSpec) -> str:
+    try:
+        return ctx.runtime.create_container(spec)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"A container named {spec.name!r} already exists.",
+            hint="Pick another name, or call destroy on the old one if it is yours.",
+            field="name",
+        ) from exc
+    except NotFoundError as exc:
+        field = "network" if "network" in exc.message.lower() else "image"
+        raise NotFoundError(
+            exc.message, hint=f"Check {field}; call list_networks or preflight.", field=field
+        ) from exc
+
+
+def _before_start(ctx: Context, draft: Draft, cid: str) -> None:
+    """HOME, passwd and files, and the workdir's owner, go in before PID 1 starts."""
+    provision_home.before_start(ctx, cid, draft.prov)
+    workdir, prov = draft.workdir, draft.prov
+    mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in draft.mounts)
+    skip = mounted or workdir in SYSTEM_DIRS
+    owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
+    owned = None if skip else _owned_dir_tar(workdir, owner)
+    if owned is not None:
+        # The mapped user owns its workdir, with no extra exec.
+        ctx.runtime.put_archive(cid, "/", owned)
+        draft.steps.append(_step("workdir", "success", f"{workdir} owned by {draft.user}"))
+
+
+def _start(ctx: Context, draft: Draft, cid: str) -> tuple[ContainerInfo, str | None]:
+    """Starts the container and checks it keeps running; returns its inspect and exec user."""
+    name, user, workdir = draft.name, draft.user, draft.workdir
+    try:
+        ctx.runtime.start_container(cid)
+    except EngineError as exc:
+        raise start_error(exc, cid, name, user, workdir) from exc
+    if draft.args.keep_command:
+        running = ensure_running(ctx, cid, name, draft.settle_s)  # its command may exit
+        user = user or running.user or None
+    info = ctx.runtime.inspect_container(cid)  # cheap; ports are read from it too
+    if info.state != "running":
+        code, output = exit_details(ctx, cid, info)
+        raise ConflictError(
+            f"Container {name!r} stopped right after starting (exit {code}); "
+            f"its last output: {output}",
+            hint="Check the image has sleep (and /bin/sh for exec); try another image.",
+            field="image",
         )
-        steps += provision_steps.after_start(ctx, cid, prov, args)
-        undo.pop_all()
+    draft.steps.append(
+        _step("start", "success", f"running as {user or 'the image user'} in {workdir}")
+    )
+    return info, user
+
+
+def _result(
+    ctx: Context, draft: Draft, cid: str, info: ContainerInfo, user: str | None
+) -> dict[str, object]:
+    args, name, workdir = draft.args, draft.name, draft.workdir
     result: dict[str, object] = {
         "container": name,
         "id": cid[:12],
-        "image": image,
+        "image": draft.spec.image,
         "runtime": ctx.runtime.name,
         "workdir": workdir,
         "user": user,
-        "session_id": session,
+        "session_id": draft.session,
         "persistent": args.persistent,
-        "purpose": purpose.name if purpose else None,
-        "cache_used": prov.cache_used,
-        "home": prov.home,
+        "purpose": draft.purpose.name if draft.purpose else None,
+        "cache_used": draft.prov.cache_used,
+        "home": draft.prov.home,
         "connect": connect_command(ctx, name, user, workdir),
-        "provisioning": steps,
+        "provisioning": draft.steps,
     }
-    if spec.ports:
+    if draft.spec.ports:
         result["ports"] = port_rows(info)
     if args.keep_command:
         result["hint"] = (
-            f"The service's command is running (watched {settle_s:g}s); it may not be ready "
-            "yet: call wait_healthy with a port, url or health_command before using it."
+            f"The service's command is running (watched {draft.settle_s:g}s); it may not be "
+            "ready yet: call wait_healthy with a port, url or health_command before using it."
         )
     return result
 
