@@ -49,7 +49,7 @@ class Context:
         self._lock = threading.Lock()
         self._refs: dict[str, Ref] = {}
         self._info: EngineInfo | None = None
-        self.sessions = SessionRegistry()  # issue 4: persistent shells, held by this process
+        self.sessions = SessionRegistry()  # persistent shells, held by this process
         self.purposes = PurposeRegistry(settings)
         #: Called with each line of an image build (the CLI shows progress with it).
         self.on_build_line: Callable[[str], None] | None = None

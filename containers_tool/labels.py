@@ -27,6 +27,29 @@ ENVFILE_DIR = "/run/containers-tool"
 ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"
 
+# Keys of the features built on the engine record: networks, compose, images, snapshots, users.
+#: The label holding the default user of execs (uid:gid or a name).
+EXEC_USER_LABEL = PREFIX + "exec-user"
+SNAPSHOT = PREFIX + "snapshot"
+SNAPSHOT_OF = PREFIX + "snapshot-of"
+STRIPPED_ENV = PREFIX + "stripped-env"
+#: The primary container a sidecar, compose service, stack network or volume belongs to.
+ATTACHED_TO = PREFIX + "attached-to"
+#: Marks what the tool made on behalf of a primary container (port sidecars, compose services,
+#: stack networks and volumes). They lack MANAGED_BY, so `list` does not show them; with
+#: ATTACHED_TO and SESSION this finds leftovers whose primary is gone (see `sweep_orphans`).
+MEMBER = PREFIX + "member"
+#: Marks the one private network of a session.
+SESSION_NETWORK = PREFIX + "session-network"
+#: Marks a port-forwarding sidecar and the port it forwards.
+FORWARDS = PREFIX + "forwards"
+DEFAULT_MARK = PREFIX + "default-network"
+COMPOSE_PROJECT = PREFIX + "compose-project"
+COMPOSE_SERVICE = PREFIX + "compose-service"
+COMPOSE_NETWORK = PREFIX + "compose-network"
+CACHE_LABEL = PREFIX + "purpose-cache"
+KEY_LABEL = PREFIX + "cache-key"
+
 # Input patterns: every name the tool puts in a label, a filter or a path matches one.
 #: Container, network and snapshot names.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"

@@ -33,9 +33,6 @@ from containers_tool.policy import compose as compose_policy
 from containers_tool.runtime.compose import ComposeDriver, detect
 from containers_tool.sizes import parse_size
 
-COMPOSE_PROJECT = lb.PREFIX + "compose-project"
-COMPOSE_SERVICE = lb.PREFIX + "compose-service"
-COMPOSE_NETWORK = lb.PREFIX + "compose-network"
 #: Compose's own project label, set by every implementation.
 FOREIGN_PROJECT = "com.docker.compose.project"
 UP_TIMEOUT_S = 600.0
@@ -103,7 +100,7 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
     if wants_compose:
         project = project_name(args, name)
         joins.steps.append(_up(ctx, args, name, session, project, undo))
-        joins.labels[COMPOSE_PROJECT] = project
+        joins.labels[lb.COMPOSE_PROJECT] = project
         joins.networks.extend(_stack_networks(ctx, name))
     if use_session_network and args.network not in ("none", "host"):
         net, made = networks.session_network(ctx, session)
@@ -178,7 +175,7 @@ def _override(
     out: dict[str, Any] = {
         "services": {
             s: {
-                "labels": {**tags, COMPOSE_SERVICE: str(s)},
+                "labels": {**tags, lb.COMPOSE_SERVICE: str(s)},
                 **(compose_policy.defaults(b, *limits) if all(limits) else {}),
             }
             for s, b in services.items()
@@ -193,7 +190,7 @@ def _override(
     for key, body in declared.items():
         if not isinstance(body, dict) or body.get("external"):
             continue
-        nets[key] = {"labels": {**tags, COMPOSE_NETWORK: key}}
+        nets[key] = {"labels": {**tags, lb.COMPOSE_NETWORK: key}}
         if options and body.get("driver", "bridge") == "bridge":
             nets[key]["driver_opts"] = dict(options)
     if nets:
@@ -224,7 +221,7 @@ def _up(
         project_dir=project_dir,
     )
     if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
-        {networks.ATTACHED_TO: name}
+        {lb.ATTACHED_TO: name}
     ):
         # Checked before `up`: the undo below removes whatever is attached to this name.
         raise ConflictError(
@@ -246,10 +243,10 @@ def _up(
             field=where,
         )
     tags = {
-        networks.ATTACHED_TO: name,
-        networks.MEMBER: "true",
+        lb.ATTACHED_TO: name,
+        lb.MEMBER: "true",
         lb.SESSION: session,
-        COMPOSE_PROJECT: project,
+        lb.COMPOSE_PROJECT: project,
     }
     # Never raises: a failed teardown must not replace the error that caused it.
     undo.callback(networks.discard, ctx, name)
@@ -298,24 +295,24 @@ def _up(
 
 
 def _stack_networks(ctx: Context, name: str) -> list[str]:
-    nets = ctx.runtime.list_networks({networks.ATTACHED_TO: name})
-    nets.sort(key=lambda n: (n.labels.get(COMPOSE_NETWORK) != "default", n.name))
+    nets = ctx.runtime.list_networks({lb.ATTACHED_TO: name})
+    nets.sort(key=lambda n: (n.labels.get(lb.COMPOSE_NETWORK) != "default", n.name))
     return [n.name for n in nets]
 
 
 def stack_services(ctx: Context, name: str) -> list[dict[str, object]]:
     """Lists the compose services of the primary container `name`, with their state."""
     rows: list[dict[str, object]] = [
-        {"service": c.labels[COMPOSE_SERVICE], "container": c.name, "state": c.state}
-        for c in ctx.runtime.list_containers({networks.ATTACHED_TO: name})
-        if COMPOSE_SERVICE in c.labels
+        {"service": c.labels[lb.COMPOSE_SERVICE], "container": c.name, "state": c.state}
+        for c in ctx.runtime.list_containers({lb.ATTACHED_TO: name})
+        if lb.COMPOSE_SERVICE in c.labels
     ]
     return sorted(rows, key=lambda r: (str(r["service"]), str(r["container"])))
 
 
 def describe(ctx: Context, name: str, labels: dict[str, str]) -> dict[str, object] | None:
     """Returns status's `compose` entry for a primary container, or None without a stack."""
-    project = labels.get(COMPOSE_PROJECT)
+    project = labels.get(lb.COMPOSE_PROJECT)
     if project is None:
         return None
     return {"project": project, "services": stack_services(ctx, name)}

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import compose, networks
+from containers_tool.core import networks
 from containers_tool.errors import (
     InternalError,
     ToolError,
@@ -43,7 +43,7 @@ def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None
     ctx.sessions.close_container(cid)  # its shells end with it
     try:
         # Port sidecars always; networks and volumes only exist for a compose stack.
-        networks.release(ctx, name, primary=cid, stack=compose.COMPOSE_PROJECT in labels)
+        networks.release(ctx, name, primary=cid, stack=lb.COMPOSE_PROJECT in labels)
     finally:
         ctx.forget(name)
 
@@ -96,7 +96,7 @@ def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
     destroyed, failed = destroy_many(ctx, ephemeral, parallel)
     for name, exc in sorted(failed.items()):
         log.warning("session %s: could not remove %s: %s", ctx.session_id, name, exc.message)
-    try:  # issue 5: leftovers of failed destroys, then the session's networks
+    try:  # leftovers of failed destroys, then the session's networks
         _, errors = networks.sweep_orphans(ctx, ctx.session_id)
         for exc in errors:
             log.warning("session %s: %s", ctx.session_id, exc.message)

@@ -13,31 +13,11 @@ from containers_tool.runtime.types import ContainerInfo, NetworkInfo
 
 log = logging.getLogger("containers_tool")
 
-#: The primary container a sidecar, compose service, stack network or volume belongs to.
-ATTACHED_TO = lb.PREFIX + "attached-to"
-
-
-#: Marks what the tool made on behalf of a primary container (port sidecars, compose services,
-#: stack networks and volumes). They lack MANAGED_BY, so `list` does not show them; with
-#: ATTACHED_TO and SESSION this finds leftovers whose primary is gone (see `sweep_orphans`).
-MEMBER = lb.PREFIX + "member"
-
-
-#: Marks the one private network of a session.
-SESSION_NETWORK = lb.PREFIX + "session-network"
-
-
-#: Marks a port-forwarding sidecar and the port it forwards.
-FORWARDS = lb.PREFIX + "forwards"
-
 
 #: What containers that ask for no network join where the engine's default network is not
 #: isolated from the tool's networks (Podman: see Runtime.network_isolation); shared, like
-#: Docker's `bridge`, by every session, and marked by DEFAULT_MARK.
+#: Docker's `bridge`, by every session, and marked by lb.DEFAULT_MARK.
 DEFAULT_NETWORK = "ct-default"
-
-
-DEFAULT_MARK = lb.PREFIX + "default-network"
 
 
 #: Names that mean the engine's own networks; a tool network must not shadow them.
@@ -52,7 +32,7 @@ SIDECAR_IMAGE = "busybox:latest"
 LISTEN_PORT = 15000
 
 
-def _network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
+def network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
     return {
         **extra,
         lb.MANAGED_BY: lb.MANAGER,
@@ -61,7 +41,7 @@ def _network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo:
+def managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo:
     try:
         info = ctx.runtime.inspect_network(name)
     except NotFoundError:
@@ -78,11 +58,11 @@ def _managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInf
 def session_network(ctx: Context, session: str) -> tuple[str, bool]:
     """Returns the session's private network, and whether this call created it."""
     name = f"ct-session-{session}"
-    labels = _network_labels(session, {SESSION_NETWORK: "true"})
+    labels = network_labels(session, {lb.SESSION_NETWORK: "true"})
     try:
         ctx.runtime.create_network(name, labels, internal=False)
     except ConflictError:
-        if ctx.runtime.inspect_network(name).labels.get(SESSION_NETWORK) != "true":
+        if ctx.runtime.inspect_network(name).labels.get(lb.SESSION_NETWORK) != "true":
             raise ConflictError(
                 f"A network named {name!r} exists and is not this session's.",
                 hint="Remove it, or use another session_id.",
@@ -101,14 +81,14 @@ def default_network(ctx: Context) -> str:
     if info is None:
         labels = {
             lb.MANAGED_BY: lb.MANAGER,
-            DEFAULT_MARK: "true",
+            lb.DEFAULT_MARK: "true",
             lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
             return ctx.runtime.create_network(DEFAULT_NETWORK, labels, internal=False).name
         except ConflictError:  # made meanwhile by another call
             info = ctx.runtime.inspect_network(DEFAULT_NETWORK)
-    if info.labels.get(DEFAULT_MARK) != "true":
+    if info.labels.get(lb.DEFAULT_MARK) != "true":
         raise ConflictError(
             f"A network named {DEFAULT_NETWORK!r} exists and is not the tool's.",
             hint="Remove or rename it, or pass network explicitly.",
@@ -170,7 +150,7 @@ def release(ctx: Context, name: str, primary: str | None = None, stack: bool = T
     Raises:
         ToolError: Something could not be removed; everything else was tried first.
     """
-    owned = {ATTACHED_TO: name}
+    owned = {lb.ATTACHED_TO: name}
     _remove_all(ctx, ctx.runtime.list_containers(owned))
     if primary is not None:
         ctx.runtime.remove_container(primary)
@@ -214,17 +194,17 @@ def sweep_orphans(ctx: Context, session: str | None) -> tuple[list[str], list[To
     """Removes sidecars and stack members whose primary container no longer exists.
 
     A destroy that failed halfway, or a process that died during create, leaves them behind;
-    their MEMBER label finds them. Run it when nothing of the session is being created (a stack
+    their lb.MEMBER label finds them. Run it when nothing of the session is being created (a stack
     whose primary is still being created looks orphaned).
 
     Returns:
         The names of the primaries whose leftovers were removed, and the errors met.
     """
-    member = {MEMBER: "true", **({lb.SESSION: session} if session else {})}
+    member = {lb.MEMBER: "true", **({lb.SESSION: session} if session else {})}
     found: list[Mapping[str, str]] = [c.labels for c in ctx.runtime.list_containers(member)]
     found += [n.labels for n in ctx.runtime.list_networks(member)]
     found += [v.labels for v in ctx.runtime.list_volumes(member)]
-    owners = {labels.get(ATTACHED_TO, "") for labels in found} - {""}
+    owners = {labels.get(lb.ATTACHED_TO, "") for labels in found} - {""}
     live = {c.name for c in ctx.runtime.list_containers(lb.managed_filter())}
     swept: list[str] = []
     errors: list[ToolError] = []

@@ -6,14 +6,13 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, EngineError
 from containers_tool.models.cache import CacheClearInput
-from containers_tool.provision.images import CACHE_LABEL
 from containers_tool.registry import operation
 
 
 @operation("cache_clear", CacheClearInput)
 def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
     """Removes cache images; a conflict names the containers still using one."""
-    wanted = {lb.MANAGED_BY: lb.MANAGER, CACHE_LABEL: "true"}
+    wanted = {lb.MANAGED_BY: lb.MANAGER, lb.CACHE_LABEL: "true"}
     if args.purpose:
         wanted[lb.PURPOSE] = args.purpose
     images = ctx.runtime.list_images(wanted)

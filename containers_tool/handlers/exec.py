@@ -23,7 +23,7 @@ from containers_tool.runtime.users import ROOT
 @operation("exec", ExecInput)
 def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     """Runs a command to completion; non-zero exit is data, a timeout kills it in the container."""
-    if args.session is not None:  # issue 4: a persistent shell instead of a new process
+    if args.session is not None:  # a persistent shell instead of a new process
         ref = ctx.resolve(args.container)
         return session_exec(args, ctx, ref, wrap_argv(ref, SHELL_ARGV))
     timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)

@@ -81,8 +81,8 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
             "privileged": info.privileged,
         },
         "connect": connect_command(ctx, info.name, info.user or None, info.workdir or None),
-        "compose": compose.describe(ctx, info.name, dict(info.labels)),  # issue 5
-        "sessions": ctx.sessions.describe(info.id),  # issue 4: open persistent shells
+        "compose": compose.describe(ctx, info.name, dict(info.labels)),
+        "sessions": ctx.sessions.describe(info.id),  # open persistent shells
     }
 
 
@@ -106,7 +106,7 @@ def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
         )
     infos = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
     destroyed, failed = destroy_many(ctx, infos)
-    # issue 5: leftovers of earlier failed destroys, then the session's unused networks
+    # Leftovers of earlier failed destroys (labelled), then the session's unused networks.
     swept, errors = networks.sweep_orphans(ctx, args.session_id)
     removed_networks = networks.remove_unused_networks(ctx, args.session_id)
     problems = [f"{n}: {e.message}" for n, e in sorted(failed.items())]

@@ -12,15 +12,11 @@ from datetime import UTC, datetime
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.networks import (
-    ATTACHED_TO,
-    FORWARDS,
     LISTEN_PORT,
-    MEMBER,
     RESERVED,
-    SESSION_NETWORK,
     SIDECAR_IMAGE,
-    _managed_network,
-    _network_labels,
+    managed_network,
+    network_labels,
 )
 from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError, ToolError
 from containers_tool.models.networks import (
@@ -42,7 +38,7 @@ def _row(info: NetworkInfo) -> dict[str, object]:
         "name": info.name,
         "internal": info.internal,
         "session_id": info.labels.get(lb.SESSION),
-        "session_network": info.labels.get(SESSION_NETWORK) == "true",
+        "session_network": info.labels.get(lb.SESSION_NETWORK) == "true",
         "containers": sorted(info.containers),
         "subnets": list(info.subnets),
         "labels": lb.visible_labels(info.labels),
@@ -58,7 +54,7 @@ def create_network(args: CreateNetworkInput, ctx: Context) -> dict[str, object]:
             hint="Pick another name, e.g. 'app-net'.",
             field="name",
         )
-    labels = _network_labels(args.session_id or ctx.session_id, lb.user_labels(args.labels))
+    labels = network_labels(args.session_id or ctx.session_id, lb.user_labels(args.labels))
     try:
         info = ctx.runtime.create_network(args.name, labels, args.internal)
     except ConflictError as exc:
@@ -73,7 +69,7 @@ def create_network(args: CreateNetworkInput, ctx: Context) -> dict[str, object]:
 @operation("destroy_network", DestroyNetworkInput)
 def destroy_network(args: DestroyNetworkInput, ctx: Context) -> dict[str, object]:
     """Removes a managed network; refused while containers are attached."""
-    info = _managed_network(ctx, args.name)
+    info = managed_network(ctx, args.name)
     if info.containers:
         names = ", ".join(sorted(info.containers))
         raise ConflictError(
@@ -155,7 +151,9 @@ def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
     if published:
         return _exposed(ref.name, args.port, published[0].host_port, None)
     sidecar = f"{ref.name}-port-{args.port}"[:128]
-    for existing in ctx.runtime.list_containers({ATTACHED_TO: ref.name, FORWARDS: str(args.port)}):
+    for existing in ctx.runtime.list_containers(
+        {lb.ATTACHED_TO: ref.name, lb.FORWARDS: str(args.port)}
+    ):
         ports = ctx.runtime.inspect_container(existing.id).ports
         if ports:
             return _exposed(ref.name, args.port, ports[0].host_port, existing.name)
@@ -180,9 +178,9 @@ def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
         image=image,
         command=["nc", "-ll", "-p", str(LISTEN_PORT), "-e", "nc", address, str(args.port)],
         labels={
-            ATTACHED_TO: ref.name,
-            MEMBER: "true",
-            FORWARDS: str(args.port),
+            lb.ATTACHED_TO: ref.name,
+            lb.MEMBER: "true",
+            lb.FORWARDS: str(args.port),
             lb.SESSION: info.labels.get(lb.SESSION, ctx.session_id),
             lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         },

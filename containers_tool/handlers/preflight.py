@@ -6,7 +6,7 @@ from containers_tool.context import Context
 from containers_tool.errors import ToolError
 from containers_tool.models.preflight import PreflightInput
 from containers_tool.registry import operation
-from containers_tool.runtime.compose import CANDIDATES as COMPOSE_CANDIDATES  # issue 5
+from containers_tool.runtime.compose import CANDIDATES as COMPOSE_CANDIDATES
 from containers_tool.runtime.compose import detect as detect_compose
 
 
@@ -52,7 +52,7 @@ def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
             else "rootful engine; containers are still unprivileged and limited by default",
         )
     )
-    # issue 5: optional features, so they never block `ready`
+    # Optional features, so they never block `ready`.
     compose = detect_compose(info.name, info.endpoint)
     checks.append(
         _check(
@@ -88,6 +88,6 @@ def preflight(args: PreflightInput, ctx: Context) -> dict[str, object]:
         "api_version": info.api_version,
         "endpoint": info.endpoint,
         "session_id": ctx.session_id,
-        "compose": compose.description if compose else None,  # issue 5
+        "compose": compose.description if compose else None,
         "checks": checks,
     }

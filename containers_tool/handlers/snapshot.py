@@ -24,9 +24,6 @@ from containers_tool.models.snapshot import (
 from containers_tool.registry import operation
 
 REPOSITORY = "localhost/containers-tool/snapshots"
-SNAPSHOT = lb.PREFIX + "snapshot"
-SNAPSHOT_OF = lb.PREFIX + "snapshot-of"
-STRIPPED_ENV = lb.PREFIX + "stripped-env"
 #: Variables engines set themselves; never secrets, kept as they are.
 ENGINE_ENV = frozenset({"PATH", "HOSTNAME", "HOME", "TERM", "container"})
 
@@ -72,11 +69,11 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
             stripped.append(name)
     labels = {
         lb.MANAGED_BY: lb.MANAGER,
-        SNAPSHOT: args.name,
-        SNAPSHOT_OF: info.name,
+        lb.SNAPSHOT: args.name,
+        lb.SNAPSHOT_OF: info.name,
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         lb.WORKDIR: info.workdir or ref.workdir,
-        STRIPPED_ENV: ",".join(sorted(stripped)),
+        lb.STRIPPED_ENV: ",".join(sorted(stripped)),
     }
     # The source's own tool labels (session, persistent, envfile, compose project, ...) would
     # pass to every restored container and misdescribe it: only the snapshot's are kept.
@@ -114,16 +111,16 @@ def restore(args: RestoreInput, ctx: Context) -> dict[str, object]:
 @operation("list_snapshots", ListSnapshotsInput)
 def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
     """Lists the tool's snapshots, newest first."""
-    rows = [i for i in ctx.runtime.list_images(lb.managed_filter()) if i.labels.get(SNAPSHOT)]
+    rows = [i for i in ctx.runtime.list_images(lb.managed_filter()) if i.labels.get(lb.SNAPSHOT)]
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""), reverse=True)
     snapshots = [
         {
-            "snapshot": i.labels[SNAPSHOT],
-            "image": image_ref(i.labels[SNAPSHOT]),
-            "source": i.labels.get(SNAPSHOT_OF),
+            "snapshot": i.labels[lb.SNAPSHOT],
+            "image": image_ref(i.labels[lb.SNAPSHOT]),
+            "source": i.labels.get(lb.SNAPSHOT_OF),
             "created": i.labels.get(lb.CREATED),
             "size": i.size,
-            "stripped_env": [n for n in i.labels.get(STRIPPED_ENV, "").split(",") if n],
+            "stripped_env": [n for n in i.labels.get(lb.STRIPPED_ENV, "").split(",") if n],
         }
         for i in rows
     ]

@@ -82,7 +82,7 @@ class CreateInput(ProvisionFields, Input):
         description="Privileged mode; refused unless the operator's policy allows it. Also lets "
         "compose services use privileged, cap_add, devices and host namespaces.",
     )
-    # --- networks and compose (issue 5) ---
+    # --- networks and compose ---
     session_network: bool | None = Field(
         None,
         description="Join the session's private network, shared only by this session's "
@@ -107,7 +107,6 @@ class CreateInput(ProvisionFields, Input):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
         description="Compose project name; derived from the container name when omitted.",
     )
-    # --- end issue 5 ---
 
     @field_validator("memory_limit")
     @classmethod

@@ -1,4 +1,4 @@
-"""create's purpose and provisioning fields (issue: purposes, image cache, credentials)."""
+"""create's purpose and provisioning fields : purposes, image cache, credentials."""
 
 from __future__ import annotations
 

@@ -25,8 +25,6 @@ from containers_tool.sizes import parse_size
 
 #: Bump when the generated Dockerfile changes shape: every cache key changes with it.
 BUILDER_VERSION = "2"
-CACHE_LABEL = lb.PREFIX + "purpose-cache"
-KEY_LABEL = lb.PREFIX + "cache-key"
 REPO = "localhost/containers-tool"
 #: Session label of the throwaway container a new image's probe runs in.
 PROBE_SESSION = "containers-tool-probe"
@@ -142,9 +140,9 @@ def ensure_purpose_image(
                 (context / "ca-bundle.crt").write_bytes(ca_bytes)
             labels = {
                 lb.MANAGED_BY: lb.MANAGER,
-                CACHE_LABEL: "true",
+                lb.CACHE_LABEL: "true",
                 lb.PURPOSE: purpose.name,
-                KEY_LABEL: key,
+                lb.KEY_LABEL: key,
             }
             # Built under a candidate tag: the real tag appears only once the probe passed,
             # so no create (one waiting on this lock included) ever gets an unproven image.

@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from containers_tool.runtime.users import EXEC_USER_LABEL
+from containers_tool import labels as lb
 
 #: Variables the engine sets in each container itself (Podman lists them in the config).
 ENGINE_SET_ENV = frozenset({"HOSTNAME", "container"})
@@ -57,7 +57,7 @@ def config_changes(
     if config.get("WorkingDir"):
         changes.append(f"WORKDIR {config['WorkingDir']}")
     # The user the container's execs ran as, not its keep-alive's root (see users.py).
-    user = (config.get("Labels") or {}).get(EXEC_USER_LABEL) or config.get("User")
+    user = (config.get("Labels") or {}).get(lb.EXEC_USER_LABEL) or config.get("User")
     if user:
         changes.append(f"USER {user}")
     changes += [f"EXPOSE {port}" for port in config.get("ExposedPorts") or {}]

@@ -8,8 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from containers_tool import labels as lb
 from containers_tool.runtime.types import ContainerInfo, MountSpec, PathStat, PortBinding
-from containers_tool.runtime.users import EXEC_USER_LABEL
 
 #: Go's os.FileMode bits, as both engines encode them in the archive stat header.
 _MODE_DIR = 1 << 31
@@ -51,7 +51,7 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         created=_timestamp(data.get("Created")),
         started_at=_timestamp(state.get("StartedAt")),
         exit_code=state.get("ExitCode") if state.get("Status") == "exited" else None,
-        user=str((config.get("Labels") or {}).get(EXEC_USER_LABEL) or config.get("User") or ""),
+        user=str((config.get("Labels") or {}).get(lb.EXEC_USER_LABEL) or config.get("User") or ""),
         workdir=str(config.get("WorkingDir") or ""),
         ports=_ports(net.get("Ports")),
         mounts=[

@@ -1,4 +1,4 @@
-"""How each engine isolates the tool's networks, and what it cannot (issue 5).
+"""How each engine isolates the tool's networks, and what it cannot.
 
 Docker drops traffic between any two bridge networks, its default `bridge` included
 (DOCKER-ISOLATION-STAGE-1/2). Netavark, Podman's network backend, isolates a network only when

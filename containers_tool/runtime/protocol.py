@@ -22,7 +22,7 @@ from containers_tool.runtime.types import (
 
 
 class ShellChannel(Protocol):
-    """An attached, non-tty exec kept open (issue 4: sessions): write to its stdin, read frames.
+    """An attached, non-tty exec kept open: write to its stdin, read frames.
 
     Methods raise only `containers_tool.errors` types, besides `EOFError` when the process ended.
     """
@@ -119,7 +119,7 @@ class Runtime(Protocol):
         """Kills and removes a container with its anonymous volumes; idempotent."""
         ...
 
-    # --- images, logs (issue 4: service containers, snapshots) ---
+    # --- images and logs: service containers, snapshots ---
 
     def inspect_image(self, ref: str) -> ImageInfo:
         """Returns a local image with its config env (never pulls).
@@ -211,7 +211,7 @@ class Runtime(Protocol):
         user: str | None,
         workdir: str | None,
     ) -> ShellChannel:
-        """Starts `argv` with stdin attached and returns the open channel (issue 4: sessions).
+        """Starts `argv` with stdin attached and returns the open channel (for persistent shells).
 
         Raises:
             NotFoundError: No such container (or workdir).
@@ -264,7 +264,7 @@ class Runtime(Protocol):
         """Returns the argv a human runs to get `shell` interactively in the container."""
         ...
 
-    # --- networks (issue 5) ---
+    # --- networks ---
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
         """Creates a bridge network with DNS between its containers.

@@ -114,7 +114,7 @@ class ImageInfo:
     labels: Mapping[str, str]
     size: int = 0
     created: str = ""
-    #: The image config's environment (issue 4: snapshots strip values); empty in lists.
+    #: The image config's environment (snapshots strip its values); empty in lists.
     env: Mapping[str, str] = field(default_factory=dict)
     #: The image config's WORKDIR ("" when unset or in lists).
     workdir: str = ""
@@ -178,7 +178,7 @@ class PathStat:
 
 @dataclass(frozen=True, slots=True)
 class NetworkIsolation:
-    """How an engine keeps the tool's networks apart, and what still crosses (issue 5).
+    """How an engine keeps the tool's networks apart, and what still crosses.
 
     Attributes:
         options: Driver options the adapter gives every bridge network it creates; compose

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from containers_tool import labels as lb
+
 if TYPE_CHECKING:
     from containers_tool.runtime.types import ContainerSpec
 
-#: The label holding the default user of execs (uid:gid or a name).
-EXEC_USER_LABEL = "io.containers-tool.exec-user"
 #: uid:gid of root, as execs and specs name it.
 ROOT = "0:0"
 
@@ -55,7 +55,7 @@ class ExecUsers:
         if known is not None:
             return known
         cid, labels = self._labels(container)
-        found = labels.get(EXEC_USER_LABEL, "")
+        found = labels.get(lb.EXEC_USER_LABEL, "")
         if cid and container == cid:  # names can be reused by another container: cache ids only
             with self._lock:
                 self._known[cid] = found
@@ -66,5 +66,5 @@ def exec_user_labels(spec: ContainerSpec) -> dict[str, str]:
     """Returns the spec's labels, plus the exec-user label when it has one."""
     labels = dict(spec.labels)
     if spec.exec_user:
-        labels[EXEC_USER_LABEL] = spec.exec_user
+        labels[lb.EXEC_USER_LABEL] = spec.exec_user
     return labels

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from containers_tool import ContainersTool
+from containers_tool import labels as lb
 from containers_tool.provision.credentials import CA_PATH
-from containers_tool.provision.images import CACHE_LABEL
 from containers_tool.settings import Settings
 from tests.integration.conftest import BUSYBOX, DEBIAN, host_repo
 
@@ -110,7 +110,7 @@ PROBE_FAILS = (
 def test_a_failing_probe_is_build_failed_and_never_cached(tool, tmp_path, engine):
     bad = _tool_with(tool, engine, tmp_path, **{"t-badprobe": PROBE_FAILS})
     runtime = bad.context.runtime
-    wanted = {CACHE_LABEL: "true", "io.containers-tool.purpose": "t-badprobe"}
+    wanted = {lb.CACHE_LABEL: "true", "io.containers-tool.purpose": "t-badprobe"}
     before = {t for i in runtime.list_images(wanted) for t in i.tags}
     first = bad.call("create", purpose="t-badprobe")
     assert (first["error"]["code"], first["error"]["field"]) == ("build_failed", "purpose")

@@ -40,7 +40,7 @@ MISSING_FEATURE = re.compile(
     r"(?:operations?|support|tools?|feature)\b",
     re.IGNORECASE,
 )
-# The create/exec switches the multi-container operator is about (issues 4 and 5); each must
+# The create/exec switches the multi-container operator is about; each must
 # appear in at least one call the operator document shows, so its name is checked too.
 OPERATOR_SWITCHES = {
     "create": {

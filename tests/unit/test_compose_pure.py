@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from containers_tool.core.compose import COMPOSE_SERVICE, _override, project_name
+from containers_tool import labels as lb
+from containers_tool.core.compose import _override, project_name
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.runtime import isolation
 from containers_tool.runtime.compose import _VERSION
@@ -33,7 +34,7 @@ def test_override_labels_services_networks_and_volumes_but_not_external_ones():
     }
     out = _override(doc, {"k": "v"}, {})
     assert out["version"] == "3.8"
-    assert out["services"]["web"]["labels"] == {"k": "v", COMPOSE_SERVICE: "web"}
+    assert out["services"]["web"]["labels"] == {"k": "v", lb.COMPOSE_SERVICE: "web"}
     assert set(out["networks"]) == {"back", "default"}
     assert "driver_opts" not in out["networks"]["back"]
     assert set(out["volumes"]) == {"data"}

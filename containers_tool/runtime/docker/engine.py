@@ -168,7 +168,7 @@ class DockerRuntime(DockerExec, DockerNetworks):
             self._users.forget(container)
             self._api.remove_container(container, v=True, force=True)
 
-    # --- images, logs (issue 4: service containers, snapshots) ---
+    # --- images and logs: service containers, snapshots ---
 
     def inspect_image(self, ref: str) -> ImageInfo:
         """See Runtime.inspect_image."""
@@ -337,4 +337,4 @@ class DockerRuntime(DockerExec, DockerNetworks):
             argv += ["-w", workdir]
         return [*argv, container, *shell]
 
-    # --- networks (issue 5) ---
+    # --- networks ---

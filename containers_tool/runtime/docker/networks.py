@@ -1,4 +1,4 @@
-"""DockerRuntime's networks and volumes (issue 5): create, connect, inspect, list, remove."""
+"""DockerRuntime's networks and volumes : create, connect, inspect, list, remove."""
 
 from __future__ import annotations
 

@@ -211,7 +211,7 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
             _check(self._api.delete(f"/containers/{container}", params=params))
 
-    # --- images, logs (issue 4: service containers, snapshots) ---
+    # --- images and logs: service containers, snapshots ---
 
     def container_logs(
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
@@ -285,4 +285,4 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR", "")
         return bool(runtime_dir) and self.endpoint == f"unix://{runtime_dir}/podman/podman.sock"
 
-    # --- networks (issue 5) ---
+    # --- networks ---

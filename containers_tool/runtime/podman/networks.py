@@ -1,4 +1,4 @@
-"""PodmanRuntime's networks and volumes (issue 5): create, connect, inspect, list, remove."""
+"""PodmanRuntime's networks and volumes : create, connect, inspect, list, remove."""
 
 from __future__ import annotations
 
