@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from containers_tool.context import Context, Ref
-from containers_tool.core.shells import Session, env_prefix
+from containers_tool.core.shells import Session, SessionResult, env_prefix
 from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import InvalidInputError, NotFoundError, ToolError
 from containers_tool.models.exec import ExecInput
@@ -37,23 +37,7 @@ def session_exec(
         QuotaExceededError: The container has too many sessions.
     """
     name = str(args.session)
-    bad = next((k for k in args.env if not _ENV_NAME.match(k)), None)
-    if bad is not None:
-        raise InvalidInputError(
-            f"env name {bad!r} cannot be exported in a shell session.",
-            hint="Use letters, digits and _, not starting with a digit.",
-            field="env",
-        )
-    user = ROOT if args.as_root else None
-    session, new = ctx.sessions.open(
-        ref.id, name, lambda: Session(ctx.runtime, ref.id, name, shell, user, ref.workdir)
-    )
-    if session.user != user:
-        raise InvalidInputError(
-            f"Session {name!r} runs as {'root' if session.user else 'the default user'}.",
-            hint="Use another session name for commands with a different as_root.",
-            field="as_root",
-        )
+    session, new = _open_session(args, ctx, ref, shell)
     timeout = min(args.timeout or ctx.settings.exec_timeout, ctx.settings.max_exec_timeout)
     command = args.command if isinstance(args.command, str) else shlex.join(args.command)
     limit = args.max_output or ctx.settings.output_limit
@@ -73,20 +57,13 @@ def session_exec(
         if new:
             ctx.sessions.close(ref.id, name)
         raise
-    payload: dict[str, object] = {
-        "exit_code": result.exit_code,
-        "stdout": result.stdout.text,
-        "stderr": result.stderr.text,
-        "timed_out": result.timed_out,
-        "duration_ms": result.duration_ms,
-        "truncated": result.stdout.truncated or result.stderr.truncated,
-        "stdout_bytes": result.stdout.total_bytes,
-        "stderr_bytes": result.stderr.total_bytes,
-        "session": name,
-        "cwd": result.cwd,
-        "session_started": result.started,
-        "session_restarted": result.restarted,
-    }
+    payload = result_payload(result)
+    payload.update(
+        session=name,
+        cwd=result.cwd,
+        session_started=result.started,
+        session_restarted=result.restarted,
+    )
     if result.timed_out:
         payload["hint"] = (
             f"Killed after {timeout:g}s with everything the session had started; the session "
@@ -101,6 +78,45 @@ def session_exec(
     elif payload["truncated"]:
         payload["hint"] = TRUNCATED_HINT
     return payload
+
+
+def _open_session(
+    args: ExecInput, ctx: Context, ref: Ref, shell: Sequence[str]
+) -> tuple[Session, bool]:
+    """Returns the named session (and whether it is new), refusing env names and user changes."""
+    name = str(args.session)
+    bad = next((k for k in args.env if not _ENV_NAME.match(k)), None)
+    if bad is not None:
+        raise InvalidInputError(
+            f"env name {bad!r} cannot be exported in a shell session.",
+            hint="Use letters, digits and _, not starting with a digit.",
+            field="env",
+        )
+    user = ROOT if args.as_root else None
+    session, new = ctx.sessions.open(
+        ref.id, name, lambda: Session(ctx.runtime, ref.id, name, shell, user, ref.workdir)
+    )
+    if session.user != user:
+        raise InvalidInputError(
+            f"Session {name!r} runs as {'root' if session.user else 'the default user'}.",
+            hint="Use another session name for commands with a different as_root.",
+            field="as_root",
+        )
+    return session, new
+
+
+def result_payload(result: ExecResult | SessionResult) -> dict[str, object]:
+    """The fields every exec result shares: exit code, bounded output, their sizes, timing."""
+    return {
+        "exit_code": result.exit_code,
+        "stdout": result.stdout.text,
+        "stderr": result.stderr.text,
+        "timed_out": result.timed_out,
+        "duration_ms": result.duration_ms,
+        "truncated": result.stdout.truncated or result.stderr.truncated,
+        "stdout_bytes": result.stdout.total_bytes,
+        "stderr_bytes": result.stderr.total_bytes,
+    }
 
 
 #: Exit codes of an exec that never started (bad workdir, missing binary, OCI errors).

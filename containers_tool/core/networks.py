@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
-from containers_tool.runtime.types import ContainerInfo, NetworkInfo
+from containers_tool.runtime.types import ContainerInfo, ContainerSpec, NetworkInfo, PortSpec
 
 log = logging.getLogger("containers_tool")
 
@@ -216,3 +216,82 @@ def sweep_orphans(ctx: Context, session: str | None) -> tuple[list[str], list[To
         else:
             swept.append(owner)
     return swept, errors
+
+
+def forward_port(
+    ctx: Context,
+    name: str,
+    cid: str,
+    labels: Mapping[str, str],
+    port: int,
+    host_port: int | None,
+) -> int:
+    """Publishes `port` of a running container through a forwarding sidecar on its network.
+
+    Engines cannot publish a port after creation, so a small busybox container on the same
+    network publishes it and relays each connection to the container's address.
+
+    Returns:
+        The host port the sidecar publishes.
+
+    Raises:
+        ConflictError: The container has no address, another call is exposing the port, or the
+            host port is taken.
+        NotFoundError: The forwarder's image is absent and pulling is disabled.
+    """
+    sidecar = f"{name}-port-{port}"[:128]
+    addresses = {n: ip for n, ip in ctx.runtime.container_addresses(cid).items() if ip}
+    if not addresses:
+        raise ConflictError(
+            f"Container {name!r} has no network address (network 'none').",
+            hint="Call connect_network first, or create it with a network.",
+            field="container",
+        )
+    network, address = sorted(addresses.items())[0]
+    image = ctx.settings.resolve_image(SIDECAR_IMAGE)
+    if not ctx.runtime.image_exists(image):
+        if ctx.settings.pull == "never":
+            raise NotFoundError(
+                f"The port forwarder's image {image!r} is not present and pulling is disabled.",
+                hint=f"Load it, or set image_overrides for {SIDECAR_IMAGE!r} to a local image.",
+            )
+        ctx.runtime.pull_image(image)
+    spec = ContainerSpec(
+        name=sidecar,
+        image=image,
+        command=["nc", "-ll", "-p", str(LISTEN_PORT), "-e", "nc", address, str(port)],
+        labels={
+            lb.ATTACHED_TO: name,
+            lb.MEMBER: "true",
+            lb.FORWARDS: str(port),
+            lb.SESSION: labels.get(lb.SESSION, ctx.session_id),
+            lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        ports=[PortSpec(LISTEN_PORT, host_port)],
+        network=network,
+        memory_bytes=32 * 2**20,
+        nano_cpus=250_000_000,
+        pids_limit=64,
+        user="65534:65534",
+    )
+    try:
+        sidecar_id = ctx.runtime.create_container(spec)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"Port {port} of {name!r} is being exposed by another call.",
+            hint="Call expose_port again in a moment.",
+            field="port",
+        ) from exc
+    try:
+        ctx.runtime.start_container(sidecar_id)
+        ports = ctx.runtime.inspect_container(sidecar_id).ports
+    except ToolError as exc:
+        ctx.runtime.remove_container(sidecar_id)
+        if host_port is not None:
+            raise ConflictError(
+                f"Host port {host_port} could not be published: {exc.message}",
+                hint="Omit host_port to let the engine pick a free one.",
+                field="host_port",
+            ) from exc
+        raise
+    return ports[0].host_port

@@ -7,6 +7,7 @@ from containers_tool.core.containers import connect_command
 from containers_tool.core.exec import (
     START_FAILED,
     check_workdir,
+    result_payload,
     run,
     session_exec,
     shell_argv,
@@ -38,16 +39,7 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
     result = run(ctx, args.container, req)
     if args.workdir and result.exit_code in START_FAILED:
         check_workdir(ctx, args.container, args.workdir)
-    payload: dict[str, object] = {
-        "exit_code": result.exit_code,
-        "stdout": result.stdout.text,
-        "stderr": result.stderr.text,
-        "timed_out": result.timed_out,
-        "duration_ms": result.duration_ms,
-        "truncated": result.stdout.truncated or result.stderr.truncated,
-        "stdout_bytes": result.stdout.total_bytes,
-        "stderr_bytes": result.stderr.total_bytes,
-    }
+    payload = result_payload(result)
     if result.abandoned:
         payload["hint"] = (
             f"Timed out after {timeout:g}s, but killing it failed, so a process of it may still "

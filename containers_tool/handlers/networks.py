@@ -1,24 +1,19 @@
-"""Networks and ports: create/destroy/connect/disconnect/list_networks, expose_port.
-
-Also what create and destroy use: the per-session private network, and `release`, which removes
-everything attached to a container (port sidecars, its compose stack) when the container goes."""
+"""Networks and ports: create/destroy/connect/disconnect/list_networks, expose_port."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC, datetime
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.networks import (
-    LISTEN_PORT,
     RESERVED,
-    SIDECAR_IMAGE,
+    forward_port,
     managed_network,
     network_labels,
 )
-from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError, ToolError
+from containers_tool.errors import ConflictError, InvalidInputError, NotFoundError
 from containers_tool.models.networks import (
     ConnectNetworkInput,
     CreateNetworkInput,
@@ -28,7 +23,7 @@ from containers_tool.models.networks import (
     ListNetworksInput,
 )
 from containers_tool.registry import operation
-from containers_tool.runtime.types import ContainerSpec, NetworkInfo, PortSpec
+from containers_tool.runtime.types import NetworkInfo
 
 log = logging.getLogger("containers_tool")
 
@@ -134,11 +129,7 @@ def list_networks(args: ListNetworksInput, ctx: Context) -> dict[str, object]:
 
 @operation("expose_port", ExposePortInput)
 def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
-    """Publishes a port of a running container through a forwarding sidecar on its network.
-
-    Engines cannot publish a port after creation, so a small busybox container on the same
-    network publishes it and relays each connection to the container's address.
-    """
+    """Publishes a port of a running container (through a forwarding sidecar if needed)."""
     ref = ctx.resolve(args.container)
     info = ctx.runtime.inspect_container(ref.id)
     if info.state != "running":
@@ -157,61 +148,8 @@ def expose_port(args: ExposePortInput, ctx: Context) -> dict[str, object]:
         ports = ctx.runtime.inspect_container(existing.id).ports
         if ports:
             return _exposed(ref.name, args.port, ports[0].host_port, existing.name)
-    addresses = {n: ip for n, ip in ctx.runtime.container_addresses(ref.id).items() if ip}
-    if not addresses:
-        raise ConflictError(
-            f"Container {ref.name!r} has no network address (network 'none').",
-            hint="Call connect_network first, or create it with a network.",
-            field="container",
-        )
-    network, address = sorted(addresses.items())[0]
-    image = ctx.settings.resolve_image(SIDECAR_IMAGE)
-    if not ctx.runtime.image_exists(image):
-        if ctx.settings.pull == "never":
-            raise NotFoundError(
-                f"The port forwarder's image {image!r} is not present and pulling is disabled.",
-                hint=f"Load it, or set image_overrides for {SIDECAR_IMAGE!r} to a local image.",
-            )
-        ctx.runtime.pull_image(image)
-    spec = ContainerSpec(
-        name=sidecar,
-        image=image,
-        command=["nc", "-ll", "-p", str(LISTEN_PORT), "-e", "nc", address, str(args.port)],
-        labels={
-            lb.ATTACHED_TO: ref.name,
-            lb.MEMBER: "true",
-            lb.FORWARDS: str(args.port),
-            lb.SESSION: info.labels.get(lb.SESSION, ctx.session_id),
-            lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        ports=[PortSpec(LISTEN_PORT, args.host_port)],
-        network=network,
-        memory_bytes=32 * 2**20,
-        nano_cpus=250_000_000,
-        pids_limit=64,
-        user="65534:65534",
-    )
-    try:
-        cid = ctx.runtime.create_container(spec)
-    except ConflictError as exc:
-        raise ConflictError(
-            f"Port {args.port} of {ref.name!r} is being exposed by another call.",
-            hint="Call expose_port again in a moment.",
-            field="port",
-        ) from exc
-    try:
-        ctx.runtime.start_container(cid)
-        ports = ctx.runtime.inspect_container(cid).ports
-    except ToolError as exc:
-        ctx.runtime.remove_container(cid)
-        if args.host_port is not None:
-            raise ConflictError(
-                f"Host port {args.host_port} could not be published: {exc.message}",
-                hint="Omit host_port to let the engine pick a free one.",
-                field="host_port",
-            ) from exc
-        raise
-    return _exposed(ref.name, args.port, ports[0].host_port, sidecar)
+    host_port = forward_port(ctx, ref.name, ref.id, info.labels, args.port, args.host_port)
+    return _exposed(ref.name, args.port, host_port, sidecar)
 
 
 def _exposed(name: str, port: int, host_port: int, via: str | None) -> dict[str, object]:
