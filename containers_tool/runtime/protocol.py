@@ -78,6 +78,14 @@ class Runtime(Protocol):
         """Tells whether the image is present locally (never pulls)."""
         ...
 
+    def pull_check(self, ref: str) -> str | None:
+        """Asks the image's registry, through the engine and without pulling, if it answers.
+
+        Returns:
+            None when the registry answers (a pull can work), else why it cannot.
+        """
+        ...
+
     def pull_image(self, ref: str) -> None:
         """Pulls an image from its registry.
 

@@ -21,6 +21,8 @@ class EngineInfo:
     cgroup_version: str = ""
     #: CPUs of the engine's host, the most a container's limit may ask for; 0 when unknown.
     cpus: int = 0
+    #: Where the engine stores images and containers, on the engine's host; "" when unknown.
+    storage_root: str = ""
 
 
 @dataclass(frozen=True, slots=True)

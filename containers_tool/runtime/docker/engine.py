@@ -79,6 +79,7 @@ class DockerRuntime(DockerExec, DockerNetworks):
             os=str(sysinfo.get("OperatingSystem", "")),
             cgroup_version=str(sysinfo.get("CgroupVersion", "")),
             cpus=int(sysinfo.get("NCPU") or 0),
+            storage_root=str(sysinfo.get("DockerRootDir") or ""),
         )
 
     def close(self) -> None:
@@ -93,6 +94,16 @@ class DockerRuntime(DockerExec, DockerNetworks):
         except NotFoundError:
             return False
         return True
+
+    def pull_check(self, ref: str) -> str | None:
+        """See Runtime.pull_check."""
+        try:
+            self._api.inspect_distribution(ref)  # type: ignore[no-untyped-call]
+        except docker.errors.APIError as exc:
+            return str(exc.explanation or exc)
+        except docker.errors.DockerException as exc:
+            return str(exc)
+        return None
 
     def pull_image(self, ref: str) -> None:
         """See Runtime.pull_image."""

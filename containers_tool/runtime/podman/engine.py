@@ -77,6 +77,7 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
             os=str(host.get("distribution", {}).get("distribution", "")),
             cgroup_version=str(host.get("cgroupVersion", "")),
             cpus=int(host.get("cpus") or 0),
+            storage_root=str((data.get("store") or {}).get("graphRoot") or ""),
         )
 
     def close(self) -> None:
@@ -88,14 +89,27 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         with _engine_errors(f"Image {ref!r}"):
             return bool(self._api.get(f"/images/{ref}/exists").status_code == 204)
 
+    def pull_check(self, ref: str) -> str | None:
+        """See Runtime.pull_check."""
+        # Podman has no distribution endpoint: a search of the image's own repository makes
+        # the engine reach that registry (with its proxy, mirrors and credentials).
+        last = _qualified(ref).rsplit("/", 1)
+        repo = "/".join([*last[:-1], last[-1].split("@")[0].split(":")[0]])
+        try:
+            response = self._api.get("/images/search", params={"term": repo, "limit": 1})
+        except (podman.errors.APIError, OSError) as exc:
+            return str(exc)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                return f"HTTP {response.status_code}"
+            return str(body.get("cause") or body.get("message") or response.status_code)
+        return None
+
     def pull_image(self, ref: str) -> None:
         """See Runtime.pull_image."""
-        qualified = ref
-        first = ref.split("/", 1)[0]
-        if "/" not in ref:
-            qualified = f"docker.io/library/{ref}"
-        elif "." not in first and ":" not in first and first != "localhost":
-            qualified = f"docker.io/{ref}"
+        qualified = _qualified(ref)
         with _engine_errors(f"Image {ref!r}"):
             try:
                 self._client.images.pull(qualified)
@@ -286,3 +300,13 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         return bool(runtime_dir) and self.endpoint == f"unix://{runtime_dir}/podman/podman.sock"
 
     # --- networks ---
+
+
+def _qualified(ref: str) -> str:
+    """A short reference as Docker means it (docker.io/library/...); Podman asks otherwise."""
+    first = ref.split("/", 1)[0]
+    if "/" not in ref:
+        return f"docker.io/library/{ref}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{ref}"
+    return ref
