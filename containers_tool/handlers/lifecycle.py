@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import compose, networks
+from containers_tool.core import compose, create_options, networks, preflight
 from containers_tool.core import create as pipeline
 from containers_tool.core.containers import connect_command, destroy_many, remove
 from containers_tool.core.create import port_rows
@@ -36,7 +36,13 @@ def _row(info: ContainerInfo) -> dict[str, object]:
 
 @operation("create", CreateInput)
 def create(args: CreateInput, ctx: Context) -> dict[str, object]:
-    """Creates and starts a container with limits, labels and the mapped user."""
+    """Creates and starts a container with limits, labels and the mapped user.
+
+    The first create of a process (per engine) runs preflight first: a failing required check
+    is the create's error, with that check's fix.
+    """
+    args = create_options.normalize(args)
+    preflight.gate(ctx)
     return pipeline.create(args, ctx)
 
 

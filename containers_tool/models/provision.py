@@ -76,6 +76,24 @@ class ProvisionFields(BaseModel):
         description="Files written byte-exact, no shell: {path: content}; path absolute, ~/… "
         "(HOME) or relative (workdir). Owned by the mapped user.",
     )
+    as_root: bool = Field(
+        False,
+        description="Run the container's commands as root by default (package installs, system "
+        'changes) instead of the host user\'s uid:gid; the same as user "0:0".',
+    )
+    amplifier_version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
+        description='purpose="amplifier" only: the Amplifier version to install (a tag or commit '
+        "of its git source, or a package version); part of the image cache key. Default latest.",
+    )
+    amplifier_bundle: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^[^\s]+$",
+        description='purpose="amplifier" only: a bundle URI (e.g. git+https://...) registered and '
+        "made the active bundle inside the container after provisioning.",
+    )
     setup_commands: list[str] = Field(
         default_factory=list,
         max_length=50,

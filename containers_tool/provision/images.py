@@ -53,7 +53,10 @@ class CachedImage:
 
 
 def cache_key(purpose: Purpose, base_id: str, ca_digest: str | None) -> str:
-    """Returns 12 hex digits of sha256 over the resolved purpose, base image id, builder version."""
+    """Returns 12 hex digits of sha256 over the resolved purpose, base image id, builder version.
+
+    The resolved purpose includes its build_env, so a mirror or a version pin is a new image.
+    """
     material = {
         "purpose": purpose.model_dump(mode="json", exclude={"description"}),
         "base": base_id,
@@ -64,9 +67,17 @@ def cache_key(purpose: Purpose, base_id: str, ca_digest: str | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
+def build_env(purpose: Purpose) -> dict[str, str]:
+    """The resolved purpose's build_env without the unset (empty) variables."""
+    return {k: v for k, v in sorted(purpose.build_env.items()) if v}
+
+
 def dockerfile(purpose: Purpose, with_ca: bool) -> str:
-    """Returns the Dockerfile of a purpose image: base, CA, packages, setup, env."""
+    """Returns the Dockerfile of a purpose image: base, CA, build env, packages, setup, env."""
     lines = [f"FROM {purpose.image}", "USER root"]
+    # Mirrors a build needs are what the container needs too (pip, go mod, cargo), so they
+    # stay in the image's env; an unset one stays unset, so each tool keeps its own default.
+    lines += [f"ENV {name}={json.dumps(value)}" for name, value in build_env(purpose).items()]
     if with_ca:
         # The bundle (public certificates) stays in the image at CA_PATH; the variables are
         # ARGs, seen by RUN steps only, so containers without forward_ca do not use it.

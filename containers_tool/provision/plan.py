@@ -147,6 +147,8 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
         BuildFailedError: The purpose image failed to build, or its probe failed.
     """
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
+    if purpose is not None and args.amplifier_version:
+        purpose = purpose.with_build_env(AMPLIFIER_VERSION=args.amplifier_version)
     if purpose and "repo_url" in purpose.requires and not args.repo_url:
         raise InvalidInputError(
             f"Purpose {purpose.name!r} needs repo_url.",

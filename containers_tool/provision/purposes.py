@@ -1,8 +1,10 @@
-"""Purposes as data: load purposes/*.yaml (built-in, then the user's dir) and resolve images."""
+"""Purposes as data: load the built-in YAML files, then the user's dir, and resolve images."""
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +16,11 @@ from containers_tool.labels import PURPOSE_PATTERN
 from containers_tool.settings import Settings, config_dir
 from containers_tool.sizes import parse_size
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "purposes"
+#: Built-in purposes ship inside the package (package data), so an installed wheel has them;
+#: the repo's root `purposes` is a link to this directory. pip installs packages unzipped,
+#: so the resource is a real directory.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BUILTIN_DIR = Path(str(resources.files("containers_tool") / "purposes"))
 
 
 class Forward(BaseModel):
@@ -67,6 +73,9 @@ class Purpose(BaseModel):
     packages: list[str] = Field(default_factory=list)
     setup: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    #: Build-time variables with their defaults ("" = unset): pins and mirror endpoints the
+    #: setup steps read, overridden by the build_env setting (and create's amplifier_version).
+    build_env: dict[str, str] = Field(default_factory=dict)
     workdir: str = Field("/workspace", pattern=r"^/")
     forward: Forward = Field(default_factory=Forward)
     resources: Resources = Field(default_factory=Resources)
@@ -90,6 +99,18 @@ class Purpose(BaseModel):
             if not pkg or not all(c.isalnum() or c in "+-._:" for c in pkg):
                 raise ValueError(f"{pkg!r} is not a package name")
         return packages
+
+    @field_validator("build_env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if not ENV_NAME.fullmatch(name) or "\n" in value:
+                raise ValueError(f"build_env {name!r} needs a shell variable name, one line")
+        return env
+
+    def with_build_env(self, **values: str) -> Purpose:
+        """Returns this purpose with some build_env values replaced (e.g. a version pin)."""
+        return self.model_copy(update={"build_env": {**self.build_env, **values}})
 
     def with_image(self, image: str) -> Purpose:
         """Returns this purpose on another base image."""
@@ -165,7 +186,9 @@ class PurposeRegistry:
             cached = (stamp, load_file(path))
             self._loaded[name] = cached
         purpose = cached[1]
-        return purpose.with_image(self.resolve_image(purpose))
+        # Settings (mirrors) beat the purpose's defaults; create's pins beat both, later.
+        resolved = purpose.with_build_env(**self.settings.build_env)
+        return resolved.with_image(self.resolve_image(purpose))
 
     def resolve_image(self, purpose: Purpose) -> str:
         """Per-purpose override > image override/registry prefix > the purpose's own image."""

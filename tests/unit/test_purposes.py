@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+import containers_tool
 from containers_tool.errors import InvalidInputError
 from containers_tool.provision import credentials as cred
 from containers_tool.provision.images import cache_key, dockerfile
@@ -13,6 +15,7 @@ from containers_tool.provision.plan import env_file, resolve_path
 from containers_tool.provision.purposes import BUILTIN_DIR, Purpose, PurposeRegistry, load_file
 from containers_tool.settings import Settings
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILTINS = ["amplifier", "clean", "general", "go", "node", "python", "rust", "try-repo"]
 
 
@@ -221,3 +224,31 @@ def test_explicit_images_take_overrides_but_not_the_default_image_prefix():
     assert settings.resolve_image("alpine:3") == "mirror.example/alpine:3"
     assert settings.resolve_image("alpine:3", prefix=False) == "alpine:3"
     assert settings.resolve_image("python:3.12-slim", prefix=False) == "local/py"
+
+
+def test_builtin_purposes_are_package_data():
+    # The wheel carries them (pyproject package-data); the repo's root `purposes` links here.
+    assert BUILTIN_DIR.parent == Path(containers_tool.__file__).parent
+    assert {p.stem for p in BUILTIN_DIR.glob("*.yaml")} >= {"python", "clean", "amplifier"}
+    assert (REPO_ROOT / "purposes").resolve() == BUILTIN_DIR.resolve()
+
+
+def test_build_env_settings_beat_purpose_defaults_and_enter_the_key_and_image_env():
+    settings = Settings(build_env={"AMPLIFIER_SOURCE": "amplifier", "UV_INDEX_URL": "http://m/"})
+    amp = PurposeRegistry(settings).get("amplifier")
+    assert amp.build_env["AMPLIFIER_SOURCE"] == "amplifier"
+    pinned = amp.with_build_env(AMPLIFIER_VERSION="1.2.3")
+    text = dockerfile(pinned, False)
+    assert 'ENV AMPLIFIER_SOURCE="amplifier"' in text
+    assert 'ENV AMPLIFIER_VERSION="1.2.3"' in text
+    assert "RUSTUP_DIST_SERVER" not in text  # unset variables stay unset
+    assert text.index("ENV AMPLIFIER_SOURCE") < text.index("RUN ")  # the setup steps see it
+    assert cache_key(amp, "sha256:1", None) != cache_key(pinned, "sha256:1", None)
+    default = PurposeRegistry(Settings()).get("amplifier")
+    assert default.build_env["AMPLIFIER_SOURCE"].startswith("git+https://github.com/")
+    assert cache_key(default, "sha256:1", None) != cache_key(amp, "sha256:1", None)
+
+
+def test_build_env_names_must_be_shell_variables():
+    with pytest.raises(ValidationError):
+        _purpose(build_env={"not a name": "x"})
