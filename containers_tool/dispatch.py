@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import jsonschema
 from pydantic import ValidationError
 
+from containers_tool import rules
 from containers_tool.context import Context
 from containers_tool.envelope import fail, ok
 from containers_tool.errors import InternalError, InvalidInputError, ToolError
@@ -26,24 +28,31 @@ FIELD_HINTS = {
 }
 
 
+def _where(path: list[str]) -> str:
+    """A JSON path as the caller wrote it: ports[0].container."""
+    return path[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path[1:])
+
+
 def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputError:
     path = [str(p) for p in error.absolute_path]
     field = path[0] if path else None
     if error.validator == "enum" and field == "operation":
-        names = ", ".join(sorted(OPERATIONS))
         return InvalidInputError(
             f"Unknown operation {error.instance!r}.",
-            hint=f"Use one of: {names}.",
+            hint=f"Use one of: {', '.join(sorted(OPERATIONS))}."
+            + rules.suggest(error.instance, OPERATIONS),
             field="operation",
         )
     if _unknown_field(error) and path:
-        # An unknown key inside a nested item (e.g. ports[0]) belongs to that field.
-        where = path[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path[1:])
+        # An unknown key inside a nested item (e.g. ports[0]) belongs to that item.
         keys = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        quoted = error.message.split("'")
+        bad = quoted[1] if len(quoted) > 1 else ""
         return InvalidInputError(
-            f"Unknown key in {where}: {error.message}.",
-            hint=f"Allowed keys: {', '.join(keys)}." if keys else "See tool-schema.json.",
-            field=field,
+            f"Unknown key {bad!r} in {_where(path)}.",
+            hint=(f"Allowed keys: {', '.join(keys)}." if keys else "See tool-schema.json.")
+            + rules.suggest(bad, keys),
+            field=_where([*path, bad]) if bad else _where(path),
         )
     if _unknown_field(error):
         allowed = allowed_fields(op)
@@ -53,22 +62,40 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
             bad = extra[1] if len(extra) > 1 else "?"
         return InvalidInputError(
             f"Unknown field {bad!r} for operation {op!r}.",
-            hint=f"Allowed fields: {', '.join(allowed)}.",
+            hint=f"Allowed fields: {', '.join(allowed)}.{rules.suggest(bad, allowed)}",
             field=str(bad),
         )
     if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else None
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        if path:  # a key of a nested item, e.g. ports[0].container
+            where = _where([*path, missing])
+            return InvalidInputError(
+                f"{_where(path)} needs the key {missing!r}.",
+                hint=f"Add {missing!r} to {_where(path)}: {rules.describe_item(error.schema)}.",
+                field=where,
+            )
         return InvalidInputError(
             f"Operation {op!r} needs the field {missing!r}.",
             hint=f"Add {missing!r}; allowed fields: {', '.join(allowed_fields(op))}.",
             field=missing,
         )
-    message = error.message if len(error.message) < 200 else error.message[:200] + "…"
+    where = _where(path) if path else "input"
+    # A field several operations share has one merged schema; the rule is this operation's.
+    rule = rules.describe(_own_rule(op, field) if len(path) == 1 else error.schema)
     return InvalidInputError(
-        f"Field {field!r} is invalid: {message}.",
-        hint=FIELD_HINTS.get(field or "", "Fix that field and call again (see tool-schema.json)."),
-        field=field,
+        f"{where} is {rules.shown(error.instance)}, but it must be {rule}.",
+        hint=FIELD_HINTS.get(field or "", f"Pass {where} as {rule}."),
+        field=where if path else None,
     )
+
+
+@functools.cache
+def _op_schema(op: str) -> dict[str, Any]:
+    return OPERATIONS[op].model.model_json_schema() if op in OPERATIONS else {}
+
+
+def _own_rule(op: str, field: str | None) -> object:
+    return _op_schema(op).get("properties", {}).get(field or "", {})
 
 
 def _unknown_field(error: jsonschema.ValidationError) -> bool:
@@ -80,7 +107,7 @@ def _model_error(exc: ValidationError) -> InvalidInputError:
     loc = [str(p) for p in first.get("loc", ())]
     field = loc[0] if loc else None
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    where = ".".join(loc) if loc else "input"
+    where = _where(loc) if loc else "input"
     return InvalidInputError(
         f"{msg}." if msg.startswith(where) else f"{where}: {msg}.",
         hint=FIELD_HINTS.get(field or "", "Fix that field and call again (see tool-schema.json)."),

@@ -51,9 +51,10 @@ class Settings(BaseSettings):
     )
     build_env: dict[str, str] = Field(
         default_factory=dict,
-        description="Variables for every purpose image build, also left in the image's env: "
-        "mirrors such as PIP_INDEX_URL, UV_INDEX_URL, GOPROXY, RUSTUP_DIST_SERVER, "
-        "AMPLIFIER_SOURCE. Part of the cache key; never credentials (image history shows them).",
+        description="Values for the build_env variables purposes declare (each purpose gets only "
+        "its own), also left in the image's env: mirrors such as PIP_INDEX_URL, UV_INDEX_URL, "
+        "GOPROXY, RUSTUP_DIST_SERVER, AMPLIFIER_SOURCE. Part of the cache key; never "
+        "credentials (image history shows them).",
     )
     purposes_dir: str | None = Field(None, description="User purposes; default <config>/purposes.")
     cache_dir: str | None = Field(None, description="Build locks; default ~/.cache/containers-tool")

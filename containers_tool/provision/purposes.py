@@ -126,7 +126,20 @@ def load_file(path: Path) -> Purpose:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         purpose = Purpose.model_validate(data)
-    except (yaml.YAMLError, ValidationError, OSError) as exc:
+    except ValidationError as exc:
+        # Every field error at once: fixing a file one error per create is slow.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise InvalidInputError(
+            f"Purpose file {str(path)!r} has {exc.error_count()} invalid field(s): {problems}.",
+            hint="Fix those fields (see the built-in purposes for examples: name, description, "
+            "image, packages, setup, env, build_env, forward, resources, probe).",
+            field="purpose",
+        ) from exc
+    except (yaml.YAMLError, OSError) as exc:
         raise InvalidInputError(
             f"Purpose file {str(path)!r} is invalid: {str(exc).splitlines()[0]}",
             hint="Fix the YAML (fields: name, description, image, packages, setup, env, "
@@ -186,8 +199,10 @@ class PurposeRegistry:
             cached = (stamp, load_file(path))
             self._loaded[name] = cached
         purpose = cached[1]
-        # Settings (mirrors) beat the purpose's defaults; create's pins beat both, later.
-        resolved = purpose.with_build_env(**self.settings.build_env)
+        # Settings (mirrors) beat the purpose's defaults; create's pins beat both, later. Only
+        # variables the purpose declares: a Go mirror does not rebuild the Python image.
+        mirrors = {k: v for k, v in self.settings.build_env.items() if k in purpose.build_env}
+        resolved = purpose.with_build_env(**mirrors)
         return resolved.with_image(self.resolve_image(purpose))
 
     def resolve_image(self, purpose: Purpose) -> str:

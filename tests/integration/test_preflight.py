@@ -98,9 +98,9 @@ def test_a_user_without_socket_access_gets_user_permissions_with_a_fix(engine):
         f"t = ContainersTool(runtime={engine!r}); "
         "print(json.dumps([t.call('preflight'), t.call('create', image='x')]))"
     )
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     out = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3"]
-        + ["-c", script],
+        [*nobody, "/usr/bin/python3", "-c", script],
         env={"HOME": "/nonexistent", "PYTHONPATH": f"{REPO}:{site}", "PATH": "/usr/bin:/bin"},
         cwd="/",
         capture_output=True,

@@ -234,7 +234,7 @@ def test_builtin_purposes_are_package_data():
 
 
 def test_build_env_settings_beat_purpose_defaults_and_enter_the_key_and_image_env():
-    settings = Settings(build_env={"AMPLIFIER_SOURCE": "amplifier", "UV_INDEX_URL": "http://m/"})
+    settings = Settings(build_env={"AMPLIFIER_SOURCE": "amplifier", "GOPROXY": "http://m/"})
     amp = PurposeRegistry(settings).get("amplifier")
     assert amp.build_env["AMPLIFIER_SOURCE"] == "amplifier"
     pinned = amp.with_build_env(AMPLIFIER_VERSION="1.2.3")
@@ -252,3 +252,13 @@ def test_build_env_settings_beat_purpose_defaults_and_enter_the_key_and_image_en
 def test_build_env_names_must_be_shell_variables():
     with pytest.raises(ValidationError):
         _purpose(build_env={"not a name": "x"})
+
+
+def test_a_purpose_gets_only_the_build_env_it_declares():
+    settings = Settings(build_env={"GOPROXY": "http://mirror/go", "AMPLIFIER_SOURCE": "x"})
+    registry = PurposeRegistry(settings)
+    assert registry.get("go").build_env["GOPROXY"] == "http://mirror/go"
+    assert "GOPROXY" not in registry.get("python").build_env
+    assert "AMPLIFIER_SOURCE" not in registry.get("go").build_env
+    plain = PurposeRegistry(Settings()).get("python")
+    assert cache_key(registry.get("python"), "sha256:1", None) == cache_key(plain, "sha256:1", None)

@@ -110,8 +110,17 @@ def test_preflight_reports_not_ready_instead_of_failing(offline_tool):
     result = offline_tool.call("preflight")
     assert result["ok"] is True
     assert result["ready"] is False
-    assert result["checks"][0]["passed"] is False
-    assert result["checks"][0]["fix"]
+    checks = {c["name"]: c for c in result["checks"]}
+    assert checks["daemon_running"]["passed"] is False
+    assert checks["engine"]["passed"] is False
+    assert all(c["fix"] for c in result["checks"] if not c["passed"])
+
+
+def test_create_fails_with_the_failing_preflight_check_and_its_fix(offline_tool):
+    result = offline_tool.call("create", image="x")
+    assert result["error"]["code"] == "runtime_unavailable"
+    assert "daemon_running" in result["error"]["message"]
+    assert result["error"]["hint"]
 
 
 def test_destroy_all_without_confirm_is_refused(offline_tool):
@@ -129,7 +138,10 @@ def test_non_object_call_is_invalid_input(offline_tool):
     assert result["error"]["code"] == "invalid_input"
 
 
-def test_unknown_key_in_a_nested_item_names_the_outer_field(offline_tool):
+def test_unknown_key_in_a_nested_item_names_its_path(offline_tool):
     result = offline_tool.call("create", ports=[{"container": 80, "bogus": 1}])
-    assert (result["error"]["code"], result["error"]["field"]) == ("invalid_input", "ports")
+    assert (result["error"]["code"], result["error"]["field"]) == (
+        "invalid_input",
+        "ports[0].bogus",
+    )
     assert "host" in result["error"]["hint"]
