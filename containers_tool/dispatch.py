@@ -47,12 +47,12 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
         # An unknown key inside a nested item (e.g. ports[0]) belongs to that item.
         keys = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
         quoted = error.message.split("'")
-        bad = quoted[1] if len(quoted) > 1 else ""
+        key = quoted[1] if len(quoted) > 1 else ""
         return InvalidInputError(
-            f"Unknown key {bad!r} in {_where(path)}.",
+            f"Unknown key {key!r} in {_where(path)}.",
             hint=(f"Allowed keys: {', '.join(keys)}." if keys else "See tool-schema.json.")
-            + rules.suggest(bad, keys),
-            field=_where([*path, bad]) if bad else _where(path),
+            + rules.suggest(key, keys),
+            field=_where([*path, key]) if key else _where(path),
         )
     if _unknown_field(error):
         allowed = allowed_fields(op)

@@ -70,7 +70,7 @@ def describe(schema: object) -> str:
             return " or ".join(dict.fromkeys(describe(o) for o in options)) or "null"
     kind = schema.get("type")
     if isinstance(kind, list):
-        return " or ".join(_KINDS.get(k, k) for k in kind if k != "null")
+        return " or ".join(_KINDS.get(str(k), str(k)) for k in kind if k != "null")
     if kind in ("integer", "number"):
         return _number(schema, _KINDS[kind])
     if kind == "string":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -44,9 +43,7 @@ def test_the_standin_config_covers_every_builtin_purpose():
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_builtin_purpose_builds_and_its_probe_passes_on_its_standin(
-    standin_tool: ContainersTool, name: str, tmp_path: Path
-) -> None:
+def test_builtin_purpose_builds_and_its_probe_passes_on_its_standin(standin_tool, name, tmp_path):
     extra: dict[str, object] = {}
     if name == "try-repo":
         host_repo(tmp_path / "r", {"go.mod": "module example.com/t\n\ngo 1.19\n"})
@@ -67,9 +64,7 @@ def test_builtin_purpose_builds_and_its_probe_passes_on_its_standin(
     standin_tool.call("destroy", container=made["container"])
 
 
-def test_amplifier_version_pins_the_install_and_the_bundle_is_registered(
-    standin_tool: ContainersTool,
-) -> None:
+def test_amplifier_version_pins_the_install_and_the_bundle_is_registered(standin_tool):
     made = standin_tool.call(
         "create",
         purpose="amplifier",

@@ -64,7 +64,7 @@ def test_unknown_operations_and_fields_get_did_you_mean(ctx):
     assert "Did you mean 'purpose'?" in str(_error(ctx, operation="create", purpse="x")["hint"])
 
 
-def test_a_purpose_file_error_lists_every_field(tmp_path: Path):
+def test_a_purpose_file_error_lists_every_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
         "name: bad\nimage: ''\nresources: {cpus: -1, pids: 0}\nbogus: 1\n", encoding="utf-8"
