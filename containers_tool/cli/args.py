@@ -66,11 +66,14 @@ def add_fields(parser: argparse.ArgumentParser, model: type[BaseModel]) -> dict[
         kinds[field] = kind
         text = (raw.get("description") or prop.get("description") or "").replace("%", "%%")
         if kind == KIND_COMMAND:
-            parser.add_argument(
-                field,
-                nargs=argparse.REMAINDER if field in required else "*",
-                metavar="-- CMD",
-                help=f"{text} One word after -- runs in a shell; several run as argv.",
+            # Not an argparse positional: REMAINDER would swallow options written after the
+            # container (`exec NAME --timeout 1 CMD`). main() passes the leftover words.
+            parser.usage = (
+                f"%(prog)s [options] {'CONTAINER ' if 'container' in required else ''}CMD..."
+            )
+            parser.epilog = (
+                f"CMD ({field}): the words after the options, or after --. {text} One word runs "
+                "in a shell; several run as argv. Options of this command come before CMD."
             )
         elif field in required and kind == "string":
             parser.add_argument(field, metavar=field.upper(), help=text)

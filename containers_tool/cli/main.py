@@ -13,23 +13,21 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from containers_tool.api import ContainersTool
 from containers_tool.cli import args as cli_args
+from containers_tool.cli.engines import Parser, list_all_engines
+from containers_tool.cli.render import console, errors, show
+from containers_tool.cli.render import show_error as _show_error
+from containers_tool.cli.render import show_preflight as _show_preflight
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError
 from containers_tool.mcp.sessions import DEFAULT_IDLE_TIMEOUT_S
 from containers_tool.mcp.sessions import idle_timeout as mcp_idle_timeout
-
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
 
 BUILTINS = ("quickstart", "shell", "mcp", "call", "schema")
 CLI_SESSION = "cli"
@@ -39,106 +37,6 @@ def _tool(runtime: str | None) -> ContainersTool:
     # CLI calls are separate processes: containers they create must outlive each call.
     overrides: dict[str, Any] = {"runtime": runtime} if runtime else {}
     return ContainersTool(session_id=CLI_SESSION, reap_on_exit=False, **overrides)
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
-
-
-def _show_error(result: dict[str, Any]) -> int:
-    err = result.get("error") or {}
-    field = f" (field {err['field']})" if err.get("field") else ""
-    errors.print(
-        f"[red]✗ {result.get('operation')}: {err.get('code')}[/]{field}: {err.get('message')}"
-    )
-    if err.get("hint"):
-        errors.print(f"  [yellow]hint:[/] {err['hint']}")
-    return 1
-
-
-def _show_generic(result: dict[str, Any]) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    for key, value in result.items():
-        if key not in ("ok", "operation"):
-            table.add_row(f"[bold]{key}[/]", _cell(value))
-    console.print(table)
-
-
-def _show_list(result: dict[str, Any]) -> None:
-    rows = result.get("containers") or []
-    if not rows:
-        console.print("No managed containers. Create one with: containers-tool create")
-        return
-    columns = list(rows[0])
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    console.print(table)
-
-
-def _show_preflight(result: dict[str, Any]) -> None:
-    table = Table("check", "", "detail", "fix")
-    for check in result.get("checks") or []:
-        mark = "[green]✓[/]" if check["passed"] else "[red]✗[/]"
-        if not check["passed"] and not check.get("required", True):
-            mark = "[yellow]![/]"  # an optional feature or a limitation: `ready` stays true
-        table.add_row(check["name"], mark, check["detail"], check.get("fix") or "")
-    console.print(table)
-    state = "[green]ready[/]" if result.get("ready") else "[red]not ready[/]"
-    console.print(f"{state}: {result.get('runtime')} {result.get('version') or ''}")
-
-
-def _show_create(result: dict[str, Any]) -> None:
-    console.print(
-        f"[green]✓[/] created [bold]{result['container']}[/] from {result['image']} "
-        f"on {result['runtime']} (user {result['user']}, workdir {result['workdir']})"
-    )
-    for step in result.get("provisioning") or []:
-        console.print(f"  {step['step']}: {step['status']} — {step['detail']}")
-    console.print(f"  shell: [cyan]containers-tool shell {result['container']}[/]")
-
-
-def _show_exec(result: dict[str, Any]) -> None:
-    sys.stdout.write(str(result.get("stdout") or ""))
-    sys.stdout.flush()
-    sys.stderr.write(str(result.get("stderr") or ""))
-    if result.get("hint"):
-        errors.print(f"[yellow]hint:[/] {result['hint']}")
-
-
-def _show_destroyed(result: dict[str, Any]) -> None:
-    names = result.get("destroyed") or []
-    console.print(f"destroyed: {', '.join(names)}" if names else "nothing to destroy")
-
-
-RENDERERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "list": _show_list,
-    "preflight": _show_preflight,
-    "create": _show_create,
-    "exec": _show_exec,
-    "destroy": _show_destroyed,
-    "destroy_all": _show_destroyed,
-}
-
-
-def show(result: dict[str, Any], as_json: bool) -> int:
-    """Prints an envelope (a table, or JSON) and returns the exit status."""
-    if as_json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    elif not result.get("ok"):
-        return _show_error(result)
-    else:
-        RENDERERS.get(str(result.get("operation")), _show_generic)(result)
-    if not result.get("ok"):
-        return 1
-    if result.get("operation") == "exec":
-        if result.get("timed_out"):
-            return 124
-        code = result.get("exit_code")
-        return code if isinstance(code, int) else 1
-    return 0
 
 
 def run_operation(tool: ContainersTool, op: str, fields: dict[str, Any], as_json: bool) -> int:
@@ -278,14 +176,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     from containers_tool.schema import build_schema
 
     build_schema()  # imports the handlers, which registers every operation
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="containers-tool",
         description="Isolated Docker/Podman containers for agents and the humans beside them.",
     )
     parser.add_argument("--json", action="store_true", help="print raw JSON envelopes")
     parser.add_argument("--runtime", choices=["auto", "docker", "podman"], help="engine to use")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag = Parser(add_help=False)
     json_flag.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the raw JSON envelope"
     )
@@ -318,7 +216,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
         model = OPERATIONS[op].model
         doc = " ".join((model.__doc__ or op).split())
         aliases = [op] if op != name else []
-        p = sub.add_parser(name, aliases=aliases, parents=[json_flag], help=doc, description=doc)
+        p = sub.add_parser(
+            name,
+            aliases=aliases,
+            parents=[json_flag],
+            help=doc,
+            description=doc,
+            allow_abbrev=False,  # `exec NAME ls --a` must not mean --as-root
+        )
         p.set_defaults(operation=op)
         kinds[op] = cli_args.add_fields(p, model)
     return parser, kinds
@@ -327,7 +232,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `containers-tool` console script."""
     parser, kinds = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args, extras = parser.parse_known_args(words)
     if args.cmd == "schema":
         return _schema(args)
     if args.cmd == "mcp":
@@ -349,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     op = getattr(args, "operation", None)
     fields: dict[str, Any] = {}
+    command = next(
+        (f for f, k in kinds.get(op or "", {}).items() if k == cli_args.KIND_COMMAND), None
+    )
+    if command is not None:
+        setattr(args, command, extras[1:] if extras[:1] == ["--"] else extras)
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if op is not None:
         try:
             fields = cli_args.collect(args, kinds[op])
@@ -365,4 +278,6 @@ def main(argv: list[str] | None = None) -> int:
             return shell(tool, args.container, args.json)
         if args.cmd == "call":
             return _call(tool, args.arguments)
+        if op == "list" and not args.runtime:
+            return show(list_all_engines(tool, fields), args.json)
         return run_operation(tool, str(op), fields, args.json)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from containers_tool.errors import InvalidInputError
 from containers_tool.labels import PURPOSE_PATTERN
+from containers_tool.rules import suggest
 from containers_tool.settings import Settings, config_dir
 from containers_tool.sizes import parse_size
 
@@ -190,7 +191,8 @@ class PurposeRegistry:
             raise InvalidInputError(
                 f"Unknown purpose {name!r}.",
                 hint=f"Use one of: {', '.join(self.names())}; or add {name}.yaml to "
-                f"{self.settings.purposes_dir or config_dir() / 'purposes'}.",
+                f"{self.settings.purposes_dir or config_dir() / 'purposes'}."
+                + suggest(name, self.names()),
                 field="purpose",
             )
         stamp = path.stat().st_mtime_ns
