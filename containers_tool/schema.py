@@ -46,7 +46,8 @@ def build_schema() -> dict[str, Any]:
             "type": "string",
             "enum": names,
             "description": "What to do: "
-            + "; ".join(f"{n}: {_summary(OPERATIONS[n].model)}" for n in names),
+            + "; ".join(f"{n}: {_summary(OPERATIONS[n].model).rstrip('.')}" for n in names)
+            + ".",
         }
     }
     defs: dict[str, Any] = {}

@@ -58,6 +58,27 @@ def tool_result(envelope: dict[str, object]) -> types.CallToolResult:
     )
 
 
+def lifetime_note(envelope: dict[str, object], http: bool, idle_s: float) -> dict[str, object]:
+    """Adds to an ephemeral create's result when its container ends, and how to keep it.
+
+    Some clients (the MCP Inspector) never end their HTTP sessions, so their containers last
+    until the idle timeout: the agent should know, and know about persistent.
+    """
+    if envelope.get("operation") != "create" or not envelope.get("ok"):
+        return envelope
+    if envelope.get("persistent"):
+        return envelope
+    ends = (
+        f"when this MCP session ends (the client deletes it, or after {idle_s:g} s without a "
+        "request)"
+        if http
+        else "when this MCP server's client disconnects"
+    )
+    name = envelope.get("container")
+    note = f"{name} is removed {ends}; create it with persistent: true to keep it."
+    return {**envelope, "lifetime": note}
+
+
 def build_server(tools: SessionTools) -> Server[Any]:
     """Returns a low-level MCP server exposing the `containers` tool.
 
@@ -84,7 +105,7 @@ def build_server(tools: SessionTools) -> Server[Any]:
         tool = tools.tool_for(headers.get("mcp-session-id") if headers is not None else None)
         # Engine calls block; a worker thread keeps the server answering other requests.
         envelope = await anyio.to_thread.run_sync(tool.call_dict, arguments)
-        return tool_result(envelope)
+        return tool_result(lifetime_note(envelope, headers is not None, tools.idle_timeout))
 
     return Server(
         SERVER_NAME,

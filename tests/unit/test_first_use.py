@@ -97,3 +97,22 @@ def test_amplifier_bundle_becomes_a_quoted_setup_command_after_the_callers():
     )
     assert args.setup_commands[0] == "a"
     assert "bundle add 'git+https://h/b;x' --name ct-bundle" in args.setup_commands[1]
+
+
+def test_mcp_lifetime_note_names_the_http_idle_timeout_and_skips_persistent():
+    from containers_tool.mcp.server import lifetime_note
+
+    made = {"ok": True, "operation": "create", "container": "c", "persistent": False}
+    assert "after 1800 s without a request" in str(lifetime_note(made, True, 1800)["lifetime"])
+    assert "lifetime" not in lifetime_note({**made, "persistent": True}, True, 1800)
+    assert "lifetime" not in lifetime_note({"ok": True, "operation": "exec"}, True, 1800)
+
+
+def test_readme_mcp_example_passes_the_config_through_env():
+    import json
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```json\n(.*?)```", readme, re.S) if "mcpServers" in b)
+    server = json.loads(block)["mcpServers"]["containers"]
+    assert "CONTAINERS_TOOL_CONFIG" in server["env"]
