@@ -59,14 +59,19 @@ def exec_(args: ExecInput, ctx: Context) -> dict[str, object]:
 def exec_interactive_hint(args: ExecHintInput, ctx: Context) -> dict[str, object]:
     """Returns the line a human pastes to get a shell, as the mapped user in the workdir."""
     ref = ctx.resolve(args.container)
+    # The same lookup the connect command makes (bash, else sh, on the exec user's PATH), so
+    # the path named here is the program a human gets.
     probe = run(
-        ctx, args.container, ExecRequest(argv=["/bin/sh", "-c", "command -v bash"], timeout_s=10)
+        ctx,
+        args.container,
+        ExecRequest(argv=["/bin/sh", "-c", "command -v bash || command -v sh"], timeout_s=10),
     )
-    shell = "bash" if probe.exit_code == 0 else "sh"
+    found = probe.stdout.text.strip().splitlines()
+    shell = found[0] if probe.exit_code == 0 and found and found[0].startswith("/") else "/bin/sh"
     return {
         "command": connect_command(ctx, ref.name, ref.user or None, ref.workdir),
         "shell": shell,
         "user": ref.user,
         "workdir": ref.workdir,
-        "note": f"Interactive {shell}; exit the shell to hand control back.",
+        "note": f"Interactive {shell.rsplit('/', 1)[-1]} ({shell}); exit it to hand control back.",
     }

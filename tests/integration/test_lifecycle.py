@@ -201,10 +201,23 @@ def test_interactive_hint_names_shell_user_and_workdir(tool):
     name = unique("hint")
     assert tool.call("create", name=name, image=DEBIAN)["ok"]
     hint = tool.call("exec_interactive_hint", container=name)
-    assert hint["shell"] == "bash"
+    assert hint["shell"].startswith("/") and hint["shell"].endswith("/bash"), hint
+    assert (
+        tool.call("exec", container=name, command=["test", "-x", hint["shell"]])["exit_code"] == 0
+    )
     assert name in hint["command"]
     assert hint["workdir"] == "/workspace"
     assert hint["user"] in hint["command"]
+    tool.call("destroy", container=name)
+
+
+def test_interactive_hint_names_the_absolute_path_of_sh_without_bash(tool, raw):
+    name = unique("hintsh")
+    assert tool.call("create", name=name, image=BUSYBOX)["ok"]
+    hint = tool.call("exec_interactive_hint", container=name)
+    assert hint["shell"] == "/bin/sh"
+    code, _ = raw.containers.get(name).exec_run(["test", "-x", "/bin/sh"])[:2]
+    assert code == 0
     tool.call("destroy", container=name)
 
 
