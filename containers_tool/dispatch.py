@@ -25,6 +25,8 @@ FIELD_HINTS = {
     "session_id": "Use 1-64 letters, digits, '_', '.' or '-'.",
     "command": 'Pass a shell string ("ls -la") or an argv list (["ls", "-la"]).',
     "user": 'Use "uid", "uid:gid" or a user name in the image.',
+    "image": 'Use a reference such as "debian:12-slim" or "registry.example.com/team/app:1.2" '
+    "(lowercase name, optional :tag or @sha256:digest).",
 }
 
 

@@ -63,6 +63,13 @@ JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 ALIAS_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
 #: Paths given in provisioning fields: no NUL, bounded.
 PATH_PATTERN = r"^[^\x00]{1,512}$"
+#: An image reference as both engines parse it: [host[:port]/]path[:tag][@digest], the path
+#: lowercase. Checked before an engine sees it (Docker and Podman word its errors apart).
+IMAGE_PATTERN = (
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
 #: Purpose names (file names under purposes/).
 PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
 

@@ -49,8 +49,10 @@ def _string(schema: Mapping[str, Any]) -> str:
         parts.append(f"of at least {low} character{'s' if low > 1 else ''}")
     elif high := schema.get("maxLength"):
         parts.append(f"of at most {high} characters")
-    if pattern := schema.get("pattern"):
+    if (pattern := schema.get("pattern")) and len(pattern) <= 48:
         parts.append(f"matching {pattern}")
+    elif pattern:
+        parts.append("in the field's format (see the hint)")
     return " ".join(["a string", *parts])
 
 

@@ -21,7 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from containers_tool import labels as lb
-from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
+from containers_tool.errors import (
+    EngineError,
+    InvalidInputError,
+    NotFoundError,
+    QuotaExceededError,
+    ToolError,
+)
 from containers_tool.runtime.streams import TREE_FUNCTIONS
 from containers_tool.runtime.types import ExecRequest, ExecResult
 from containers_tool.runtime.users import ROOT
@@ -222,8 +228,17 @@ def _not_found(job_id: str) -> NotFoundError:
     )
 
 
-def _failed(what: str, result: ExecResult) -> EngineError:
+def _failed(what: str, result: ExecResult) -> ToolError:
     detail = (result.stderr.text or result.stdout.text).strip()[:300]
+    if "No space left on device" in detail:
+        # Job output lives on the tool's tmpfs: a full one is the jobs' doing, not the image's.
+        return QuotaExceededError(
+            f"Could not {what}: the tool's tmpfs {lb.ENVFILE_DIR} (job output, a quarter of the "
+            "memory limit, at most 1 GiB) is full.",
+            hint="Redirect large job output to a file elsewhere (e.g. `cmd > /tmp/out.log`), "
+            "let finished jobs be pruned by starting fewer, or create the container with a "
+            "larger memory_limit.",
+        )
     return EngineError(
         f"Could not {what} (exit {result.exit_code}): {detail or 'no output'}.",
         hint="Check the container is running and has /bin/sh, /tmp and coreutils/busybox.",

@@ -35,6 +35,7 @@ from containers_tool.errors import (
     ToolError,
 )
 from containers_tool.runtime.protocol import Runtime, ShellChannel
+from containers_tool.times import iso
 
 MAX_PER_CONTAINER = 8
 #: Seconds a new shell may take to answer its first marker.
@@ -315,7 +316,7 @@ class Session:
             "commands": self.commands,
             "restarts": self.restarts,
             "busy": self.lock.locked(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.created)),
+            "created": iso(self.created),
         }
 
 

@@ -16,6 +16,7 @@ from containers_tool.models.jobs import (
 )
 from containers_tool.registry import operation
 from containers_tool.runtime.users import ROOT
+from containers_tool.times import iso
 
 
 def _runner(ctx: Context, container: str) -> jobs.Runner:
@@ -90,7 +91,7 @@ def list_jobs(args: ListJobsInput, ctx: Context) -> dict[str, object]:
                 "running": r.state.running,
                 "exit_code": r.state.exit_code,
                 "output_bytes": r.state.output_bytes,
-                "started": r.started,
+                "started": iso(r.started),
                 "command": r.command,
             }
             for r in rows

@@ -20,6 +20,7 @@ from containers_tool.models.lifecycle import (
 )
 from containers_tool.registry import operation
 from containers_tool.runtime.types import ContainerInfo
+from containers_tool.times import iso
 
 
 def _row(info: ContainerInfo) -> dict[str, object]:
@@ -27,11 +28,17 @@ def _row(info: ContainerInfo) -> dict[str, object]:
         "name": info.name,
         "status": info.state,
         "image": info.image,
-        "purpose": info.labels.get(lb.PURPOSE, "none"),
+        "purpose": _purpose(info),
         "session_id": info.labels.get(lb.SESSION),
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
-        "created": info.labels.get(lb.CREATED) or info.created,
+        "created": iso(info.labels.get(lb.CREATED) or info.created),
     }
+
+
+def _purpose(info: ContainerInfo) -> str | None:
+    # The label says "none" (labels are strings); results say null, as create's does.
+    value = info.labels.get(lb.PURPOSE)
+    return None if value in (None, "", "none") else value
 
 
 @operation("create", CreateInput)
@@ -67,11 +74,11 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "runtime": ctx.runtime.name,
         "user": info.user,
         "workdir": info.workdir,
-        "purpose": info.labels.get(lb.PURPOSE, "none"),
+        "purpose": _purpose(info),
         "session_id": info.labels.get(lb.SESSION),
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
-        "created": info.labels.get(lb.CREATED) or info.created,
-        "started_at": info.started_at,
+        "created": iso(info.labels.get(lb.CREATED) or info.created),
+        "started_at": iso(info.started_at),
         "ports": port_rows(info),
         "mounts": [
             {"source": m.source, "target": m.target, "read_only": m.read_only} for m in info.mounts

@@ -22,6 +22,7 @@ from containers_tool.models.snapshot import (
     SnapshotInput,
 )
 from containers_tool.registry import operation
+from containers_tool.times import iso
 
 REPOSITORY = "localhost/containers-tool/snapshots"
 #: Variables engines set themselves; never secrets, kept as they are.
@@ -118,7 +119,7 @@ def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
             "snapshot": i.labels[lb.SNAPSHOT],
             "image": image_ref(i.labels[lb.SNAPSHOT]),
             "source": i.labels.get(lb.SNAPSHOT_OF),
-            "created": i.labels.get(lb.CREATED),
+            "created": iso(i.labels.get(lb.CREATED) or i.created),
             "size": i.size,
             "stripped_env": [n for n in i.labels.get(lb.STRIPPED_ENV, "").split(",") if n],
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from containers_tool.labels import NAME_PATTERN, SESSION_PATTERN
+from containers_tool.labels import IMAGE_PATTERN, NAME_PATTERN, SESSION_PATTERN
 from containers_tool.models.common import (
     SESSION_DESCRIPTION,
     ContainerInput,
@@ -26,7 +26,11 @@ class CreateInput(ProvisionFields, Input):
         description="Container name (letters, digits, _.-); generated when omitted.",
     )
     image: str | None = Field(
-        None, min_length=1, description="Image reference; defaults to the configured base image."
+        None,
+        min_length=1,
+        max_length=512,
+        pattern=IMAGE_PATTERN,
+        description="Image reference (name[:tag][@digest]); defaults to the configured base image.",
     )
     workdir: str | None = Field(
         None, pattern=r"^/", description="Absolute working directory; default /workspace."

@@ -201,7 +201,8 @@ def test_interactive_hint_names_shell_user_and_workdir(tool):
     name = unique("hint")
     assert tool.call("create", name=name, image=DEBIAN)["ok"]
     hint = tool.call("exec_interactive_hint", container=name)
-    assert hint["shell"].startswith("/") and hint["shell"].endswith("/bash"), hint
+    assert hint["shell"].startswith("/"), hint
+    assert hint["shell"].endswith("/bash"), hint
     assert (
         tool.call("exec", container=name, command=["test", "-x", hint["shell"]])["exit_code"] == 0
     )

@@ -116,3 +116,16 @@ def test_readme_mcp_example_passes_the_config_through_env():
     block = next(b for b in re.findall(r"```json\n(.*?)```", readme, re.S) if "mcpServers" in b)
     server = json.loads(block)["mcpServers"]["containers"]
     assert "CONTAINERS_TOOL_CONFIG" in server["env"]
+
+
+def test_iso_turns_every_engine_time_into_one_form():
+    from containers_tool.times import iso, now_iso
+
+    want = "2026-01-31T12:00:00Z"
+    assert iso("2026-01-31T12:00:00.123456789Z") == want  # Docker, nanoseconds
+    assert iso("2026-01-31T13:00:00+01:00") == want  # an offset
+    assert iso(1769860800) == want  # epoch seconds (Podman lists, job files)
+    assert iso("1769860800") == want
+    assert iso("0001-01-01T00:00:00Z") is None  # Go's zero time: never
+    assert iso(None) is None
+    assert iso(now_iso()) == now_iso() or iso(now_iso()) is not None

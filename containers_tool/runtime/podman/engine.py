@@ -116,10 +116,15 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
             except (podman.errors.APIError, podman.errors.ImageNotFound) as exc:
                 raise NotFoundError(
                     f"Image {ref!r} could not be pulled: {_explain(exc)}",
-                    hint="Check the name, or point the tool at a mirror or a local image "
-                    "(settings image_prefix / image_overrides).",
+                    hint=PULL_HINT,
                     field="image",
                 ) from exc
+        # podman-py reports a failed pull in the stream only: check it arrived, as Docker does.
+        if not self.image_exists(qualified) and not self.image_exists(ref):
+            reason = self.pull_check(ref) or "the registry has no such image"
+            raise NotFoundError(
+                f"Image {ref!r} could not be pulled: {reason}", hint=PULL_HINT, field="image"
+            )
 
     def create_container(self, spec: ContainerSpec) -> str:
         """See Runtime.create_container."""
@@ -300,6 +305,12 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         return bool(runtime_dir) and self.endpoint == f"unix://{runtime_dir}/podman/podman.sock"
 
     # --- networks ---
+
+
+PULL_HINT = (
+    "Check the name, or point the tool at a mirror or a local image "
+    "(settings image_prefix / image_overrides)."
+)
 
 
 def _qualified(ref: str) -> str:

@@ -57,6 +57,14 @@ def _engine_errors(subject: str) -> Iterator[None]:
         # Podman answers 500 "no such container" for one removed while it is being looked at.
         if status == 404 or "no such container" in text:
             raise NotFoundError(f"{subject} was not found ({text}).", hint="Call list.") from exc
+        # Docker says 404 with field image for these; Podman 500 "image not known".
+        if "image not known" in text:
+            raise NotFoundError(
+                f"{subject}: {text}.",
+                hint="Check the image name, or load the image (pull, or settings "
+                "image_overrides / image_prefix for a local or mirrored one).",
+                field="image",
+            ) from exc
         # Podman 4 answers 500 for some conflicts; its messages are stable across versions.
         if status == 409 or "already in use" in text or "state improper" in text:
             raise ConflictError(
