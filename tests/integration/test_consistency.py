@@ -61,7 +61,7 @@ def test_a_full_job_tmpfs_says_so(tool):
 
     def full() -> bool:
         ran = tool.call("exec", container=name, command="df -k /run/containers-tool | tail -1")
-        return ran["stdout"].split()[3] == "0"
+        return bool(ran["stdout"].split()[3] == "0")
 
     assert wait_until(full, timeout=30)
     after = tool.call("exec_background", container=name, command="echo hi")
