@@ -148,8 +148,14 @@ def _disk_check(info: EngineInfo) -> dict[str, object]:
     )
 
 
-def report(ctx: Context) -> dict[str, object]:
-    """Runs every check; never raises. `ready` is true when every required check passed."""
+def report(ctx: Context, *, full: bool = True) -> dict[str, object]:
+    """Runs the checks; never raises. `ready` is true when every required check passed.
+
+    Args:
+        ctx: The tool's context.
+        full: False for create's gate: only what every create needs (no registry round trip
+            for default_image, no compose probe, no network isolation probe).
+    """
     try:
         info: EngineInfo | None = ctx.runtime.info()
         err: ToolError | None = None
@@ -160,7 +166,8 @@ def report(ctx: Context) -> dict[str, object]:
         checks.append(_check("engine", False, err.message if err else "", err.hint if err else ""))
         return {"ready": False, "runtime": None, "version": None, "checks": checks}
     checks.append(_check("engine", True, f"{info.name} {info.version} at {info.endpoint}"))
-    checks.append(_image_check(ctx))
+    if full:
+        checks.append(_image_check(ctx))
     checks.append(_disk_check(info))
     checks.append(
         _check(
@@ -171,6 +178,8 @@ def report(ctx: Context) -> dict[str, object]:
             else "rootful engine; containers are still unprivileged and limited by default",
         )
     )
+    if not full:
+        return {"ready": all(bool(c["passed"]) for c in checks if c["required"]), "checks": checks}
     compose = detect_compose(info.name, info.endpoint)
     checks.append(
         _check(
@@ -215,7 +224,7 @@ def gate(ctx: Context) -> None:
     """Before a create: runs preflight once per process and engine, failing as its first failure.
 
     The default_image check binds only creates that use the default image, so it is left out
-    here; create reports a missing image of its own.
+    here (create reports a missing image of its own), as are the optional checks.
 
     Raises:
         RuntimeUnavailableError: A required check failed (its detail and fix are the error's).
@@ -224,11 +233,9 @@ def gate(ctx: Context) -> None:
     with _lock:
         if key in _passed:
             return
-    result = report(ctx)
+    result = report(ctx, full=False)
     checks = cast(list[dict[str, object]], result["checks"])
-    failed = [
-        c for c in checks if c["required"] and not c["passed"] and c["name"] != "default_image"
-    ]
+    failed = [c for c in checks if c["required"] and not c["passed"]]
     if not failed:
         with _lock:
             _passed.add(key)
