@@ -25,6 +25,11 @@ class EngineInfo:
     storage_root: str = ""
 
 
+#: How long an image build may stay silent (a quiet apt-get install of big packages on a busy
+#: machine) before its stream counts as dead; the engines' client timeout (60 s) is for calls.
+BUILD_SILENCE_S = 1800.0
+
+
 @dataclass(frozen=True, slots=True)
 class MountSpec:
     """A host path bind-mounted into a container."""

@@ -32,6 +32,7 @@ from containers_tool.runtime.streams import (
     read_logs,
 )
 from containers_tool.runtime.types import (
+    BUILD_SILENCE_S,
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
@@ -324,6 +325,7 @@ class DockerRuntime(DockerExec, DockerNetworks):
                 decode=True,
                 pull=False,
                 nocache=nocache,
+                timeout=int(BUILD_SILENCE_S),
             ):
                 if "error" in chunk:
                     raise build_failed(tag, str(chunk["error"]), tail)

@@ -18,6 +18,7 @@ from containers_tool.runtime.streams import (
     plain,
 )
 from containers_tool.runtime.types import (
+    BUILD_SILENCE_S,
     ImageInfo,
 )
 
@@ -147,6 +148,7 @@ class PodmanImages:
                     data=buf.getvalue(),
                     stream=True,
                     headers={"Content-Type": "application/x-tar"},
+                    timeout=BUILD_SILENCE_S,
                 )
             )
             for raw in response.iter_lines():
