@@ -1,110 +1,165 @@
-"""Core benchmark: the tool's exec round trip and create+destroy next to the raw SDK, same run.
+"""Core benchmark: exec, create+destroy (root and mapped user), first create, crowding.
 
 Usage: .venv/bin/python -m bench.bench_core [--engine docker|podman] [--execs N] [--creates N]
-Prints, per engine, medians in ms and the tool/raw ratio (target ≤ 1.1x; destroy < 1 s).
+    [--crowd N]
+Prints, per engine, medians in ms of the tool and the raw SDK doing the same thing, sampled
+alternately in one run, and their ratio:
+- exec `true`: tool `exec` vs the SDK's exec_run;
+- create + destroy: vs run detached with init and the same memory/CPU/pids limits, then
+  remove(force); again with user="1000:1000" (the raw run gets that user);
+- first create of a new tool instance: a new ContainersTool's first create vs a new SDK
+  client's first run;
+- crowding: tool create+destroy with --crowd other sessions' containers on the engine vs none
+  (target 1.0: nothing may grow with unrelated containers);
+- warm pool: create from a full pool (setting `pool`) vs the raw run (target <= 50 ms).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
+import functools
 from typing import Any
 
+from bench.common import (
+    HEADER,
+    IMAGE,
+    load,
+    median,
+    ms,
+    paired,
+    raw_client,
+    raw_run,
+    row,
+    timed,
+)
 from containers_tool import ContainersTool
-from containers_tool.runtime.discovery import discover
 from containers_tool.settings import Settings
 
-IMAGE = "localhost/base/busybox:latest"
-REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bases.yaml"))
+__all__ = ["IMAGE", "bench", "raw_client"]
 
 
-def _raw_client(engine: str) -> Any:
-    # The endpoint the tool discovers, so both sides of a ratio talk to the same engine.
-    settings = Settings(runtime=engine)
-    url = discover(engine, settings.docker_host, settings.podman_host).url
-    if engine == "docker":
-        import docker
-
-        return docker.DockerClient(base_url=url)
-    import podman
-
-    return podman.PodmanClient(base_url=url)
+def _cycle(tool: ContainersTool, **fields: Any) -> None:
+    made = tool.call("create", image=IMAGE, **fields)
+    assert made["ok"], made
+    tool.call("destroy", container=made["container"])
 
 
-def _median_ms(fn: Callable[[], object], n: int) -> float:
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+def _raw_cycle(raw: Any, **extra: Any) -> None:
+    raw_run(raw, **extra).remove(force=True)
 
 
-def bench(engine: str, execs: int, creates: int) -> dict[str, float]:
-    raw = _raw_client(engine)
+def bench(
+    engine: str, execs: int, creates: int, crowd: int
+) -> list[tuple[str, float | None, float]]:
+    """Runs every figure on one engine; returns (figure, raw median, tool median) rows."""
+    raw = raw_client(engine)
     tool = ContainersTool(runtime=engine)
-    raw_box = raw.containers.run(IMAGE, ["sleep", "infinity"], detach=True, init=True)
+    rows: list[tuple[str, float | None, float]] = []
+    raw_box = raw_run(raw)
     box = str(tool.call("create", image=IMAGE)["container"])
     try:
         argv = ["/bin/sh", "-c", "true"]
-        # Interleave warm-ups so neither side pays first-connection costs in the figures.
-        raw_box.exec_run(argv)
+        raw_box.exec_run(argv)  # first connections cost extra: warm both sides
         tool.call("exec", container=box, command="true")
-        raw_exec = _median_ms(lambda: raw_box.exec_run(argv), execs)
-        tool_exec = _median_ms(lambda: tool.call("exec", container=box, command="true"), execs)
-
-        def raw_cycle() -> None:
-            c = raw.containers.run(IMAGE, ["sleep", "infinity"], detach=True, init=True)
-            c.remove(force=True)
-
-        def tool_cycle() -> None:
-            made = tool.call("create", image=IMAGE)
-            tool.call("destroy", container=made["container"])
-
-        raw_create = _median_ms(raw_cycle, creates)
-        tool_create = _median_ms(tool_cycle, creates)
-        made = tool.call("create", image=IMAGE)
-        start = time.perf_counter()
-        tool.call("destroy", container=made["container"])
-        destroy_ms = (time.perf_counter() - start) * 1000
+        r, t = paired(
+            lambda: raw_box.exec_run(argv),
+            lambda: tool.call("exec", container=box, command="true"),
+            execs,
+        )
+        rows.append(("exec `true`", median(r), median(t)))
+        _cycle(tool)
+        _raw_cycle(raw)
+        r, t = paired(lambda: _raw_cycle(raw), lambda: _cycle(tool), creates)
+        rows.append(("create + destroy", median(r), median(t)))
+        r, t = paired(
+            lambda: _raw_cycle(raw, user="1000:1000"),
+            lambda: _cycle(tool, user="1000:1000"),
+            creates,
+        )
+        rows.append(("create + destroy, user 1000:1000", median(r), median(t)))
+        r, t = _first_create_pairs(engine, max(creates // 2, 3))
+        rows.append(("first create of a new tool instance", median(r), median(t)))
+        if crowd:
+            rows.append(_crowding(engine, tool, creates, crowd))
+        pooled = _pool(engine, raw, creates)
+        if pooled is not None:
+            rows.append(pooled)
     finally:
         raw_box.remove(force=True)
         tool.close()
         raw.close()
-    return {
-        "exec_raw_ms": raw_exec,
-        "exec_tool_ms": tool_exec,
-        "exec_ratio": tool_exec / raw_exec,
-        "create_destroy_raw_ms": raw_create,
-        "create_destroy_tool_ms": tool_create,
-        "create_destroy_ratio": tool_create / raw_create,
-        "destroy_ms": destroy_ms,
-    }
+    return rows
+
+
+def _first_create_pairs(engine: str, n: int) -> tuple[list[float], list[float]]:
+    """A new SDK client's first run vs a new tool instance's first create (connect included)."""
+    raws: list[float] = []
+    tools: list[float] = []
+    for _ in range(n):
+        took, (client, box) = timed(lambda: _fresh_raw(engine))
+        raws.append(took)
+        box.remove(force=True)
+        client.close()
+        fresh = ContainersTool(runtime=engine)
+        tools.append(ms(functools.partial(fresh.call, "create", image=IMAGE)))
+        fresh.close()  # removes the session's container
+    return raws, tools
+
+
+def _fresh_raw(engine: str) -> tuple[Any, Any]:
+    client = raw_client(engine)
+    return client, raw_run(client)
+
+
+def _crowding(engine: str, tool: ContainersTool, n: int, crowd: int) -> tuple[str, float, float]:
+    # The crowd is another session's, as on a shared engine (Podman's ct-default lists them).
+    other = ContainersTool(runtime=engine, session_id="h15-bench-crowd")
+    try:
+        alone = [ms(lambda: _cycle(tool)) for _ in range(n)]
+        for _ in range(crowd):
+            assert other.call("create", image=IMAGE)["ok"]
+        crowded = [ms(lambda: _cycle(tool)) for _ in range(n)]
+    finally:
+        other.call("destroy_all", confirm=True, session_id="h15-bench-crowd")
+        other.close()
+    return (f"create+destroy with {crowd} others (raw = none)", median(alone), median(crowded))
+
+
+def _pool(engine: str, raw: Any, n: int) -> tuple[str, float, float] | None:
+    if "pool" not in Settings.model_fields:
+        return None
+    pooled = ContainersTool(Settings(runtime=engine, pool={IMAGE: 2}))
+    try:
+        samples_raw: list[float] = []
+        samples_tool: list[float] = []
+        for _ in range(n):
+            pooled.wait_pool()  # untimed: the pool refills between creates
+            took, made = timed(functools.partial(pooled.call, "create", image=IMAGE))
+            samples_tool.append(took)
+            assert made["ok"], made
+            pooled.call("destroy", container=made["container"])
+            took, box = timed(functools.partial(raw_run, raw))
+            samples_raw.append(took)
+            box.remove(force=True)
+    finally:
+        pooled.close()
+    return ("create from a warm pool (raw: run only)", median(samples_raw), median(samples_tool))
 
 
 def main() -> None:
+    """Prints the figures for each engine asked for (default both)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engine", choices=["docker", "podman"], action="append")
     parser.add_argument("--execs", type=int, default=40)
     parser.add_argument("--creates", type=int, default=8)
+    parser.add_argument("--crowd", type=int, default=50)
     args = parser.parse_args()
-    print(f"{'engine':8} {'metric':22} {'raw ms':>9} {'tool ms':>9} {'ratio':>7}")
+    print(HEADER)
     for engine in args.engine or ["docker", "podman"]:
-        r = bench(engine, args.execs, args.creates)
-        print(
-            f"{engine:8} {'exec round trip':22} {r['exec_raw_ms']:9.1f} "
-            f"{r['exec_tool_ms']:9.1f} {r['exec_ratio']:6.2f}x"
-        )
-        print(
-            f"{engine:8} {'create+destroy':22} {r['create_destroy_raw_ms']:9.1f} "
-            f"{r['create_destroy_tool_ms']:9.1f} {r['create_destroy_ratio']:6.2f}x"
-        )
-        print(f"{engine:8} {'destroy alone':22} {'':>9} {r['destroy_ms']:9.1f}")
+        print(f"# {engine}: {load()} before the run")
+        for figure, raw, tool in bench(engine, args.execs, args.creates, args.crowd):
+            print(row(engine, figure, raw, tool))
+        print(f"# {engine}: {load()} after the run")
 
 
 if __name__ == "__main__":

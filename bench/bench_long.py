@@ -3,8 +3,8 @@
 Usage: .venv/bin/python -m bench.bench_long [--engine docker|podman] [--n N]
 Prints, per engine, medians in ms, the tool/raw ratio, and the p10-p90 spread of each side:
 - exec round trip: tool `exec` of `true` vs the SDK's exec_run of it;
-- job end seen: from before `exec_background` of `sleep 0.3` until the `exec_poll(wait=10)`
-  that reports its exit, vs the SDK's exec_run of the same `sleep 0.3` (create, start, read
+- job end seen: from before `exec_background` of `sleep 0.2` until the `exec_poll(wait=10)`
+  that reports its exit, vs the SDK's exec_run of the same `sleep 0.2` (create, start, read
   the stream to its end, inspect the exit code); the "after exit" line is both minus the sleep.
 Samples of the two sides alternate, so a load change on the machine hits both. The load
 average before each engine's run is printed to judge the noise.
@@ -14,15 +14,14 @@ Session exec (exec with session=) is measured by bench/bench_sessions.py.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
 
-from bench.bench_core import IMAGE, _raw_client
+from bench.common import IMAGE, load, raw_client, raw_run
 from containers_tool import ContainersTool
 
-SLEEP_S = 0.3
+SLEEP_S = 0.2
 
 
 def _ms(fn: Callable[[], object]) -> float:
@@ -48,9 +47,9 @@ def _paired(raw: Callable[[], object], tool: Callable[[], object], n: int) -> di
 
 def bench(engine: str, n: int) -> dict[str, dict[str, float]]:
     """Runs both comparisons on one engine."""
-    raw = _raw_client(engine)
+    raw = raw_client(engine)
     tool = ContainersTool(runtime=engine)
-    raw_box = raw.containers.run(IMAGE, ["sleep", "infinity"], detach=True, init=True)
+    raw_box = raw_run(raw)
     box = str(tool.call("create", image=IMAGE)["container"])
     sleep_argv = ["sleep", str(SLEEP_S)]
 
@@ -100,12 +99,12 @@ def main() -> None:
         f"{'raw p10-p90':>13} {'tool p10-p90':>13}"
     )
     for engine in args.engine or ["docker", "podman"]:
-        load = os.getloadavg()[0]
+        before = load()
         r = bench(engine, args.n)
-        print(f"# {engine}: load average {load:.2f} on {os.cpu_count()} CPUs before the run")
+        print(f"# {engine}: {before} before the run, {load()} after")
         print(_row(engine, "exec round trip", r["exec round trip"]))
         print(_row(engine, "job end seen", r["job end seen"]))
-        print(_row(engine, "  after the 300 ms exit", r["job end seen"], SLEEP_S * 1000))
+        print(_row(engine, "  after the 200 ms exit", r["job end seen"], SLEEP_S * 1000))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_core import _raw_client
+from bench.common import load, raw_client, raw_run
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
 
@@ -32,7 +32,7 @@ def bench(engine: str, creates: int) -> dict[str, float]:
             encoding="utf-8",
         )
         tool = ContainersTool(Settings(runtime=engine, purposes_dir=purposes))
-        raw = _raw_client(engine)
+        raw = raw_client(engine)
         try:
             start = time.perf_counter()
             cold = tool.call("create", purpose="b-purpose")
@@ -48,7 +48,7 @@ def bench(engine: str, creates: int) -> dict[str, float]:
                 assert made["cache_used"] is True, made
                 tool.call("destroy", container=made["container"])
                 start = time.perf_counter()
-                c = raw.containers.run(tag, ["sleep", "infinity"], detach=True, init=True)
+                c = raw_run(raw, tag)
                 plain.append((time.perf_counter() - start) * 1000)
                 c.remove(force=True)
             tool.call("cache_clear", purpose="b-purpose")
@@ -66,6 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'engine':8} {'cold build+create':>18} {'warm create':>12} {'raw':>9} {'ratio':>7}")
     for engine in args.engine or ["docker", "podman"]:
+        print(f"# {engine}: {load()} before the run")
         r = bench(engine, args.creates)
         print(
             f"{engine:8} {r['cold_ms']:16.0f}ms {r['warm_ms']:10.0f}ms {r['raw_ms']:9.0f}ms "
