@@ -73,7 +73,14 @@ def session_network(ctx: Context, session: str) -> tuple[str, bool]:
 
 
 def default_network(ctx: Context) -> str:
-    """Returns the tool's shared default network, creating it on first use."""
+    """Returns the tool's shared default network, creating it on first use.
+
+    Found by its label in a network list: inspecting it would make Podman list and inspect
+    every container attached to it, a cost that grows with every session's containers.
+    """
+    mark = {lb.DEFAULT_MARK: "true"}
+    if any(n.name == DEFAULT_NETWORK for n in ctx.runtime.list_networks(mark)):
+        return DEFAULT_NETWORK
     try:
         info: NetworkInfo | None = ctx.runtime.inspect_network(DEFAULT_NETWORK)
     except NotFoundError:
