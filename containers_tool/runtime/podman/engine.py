@@ -55,6 +55,7 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
             self._client = podman.PodmanClient(base_url=endpoint, timeout=60)
         self._api = self._client.api
         self._isolation: NetworkIsolation | None = None
+        self._info: dict[str, Any] | None = None
         self._users = ExecUsers(self._labels_of)
 
     def _labels_of(self, container: str) -> tuple[str, Mapping[str, str]]:
@@ -63,9 +64,9 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         return str(data.get("Id", "")), dict((data.get("Config") or {}).get("Labels") or {})
 
     def info(self) -> EngineInfo:
-        """See Runtime.info."""
+        """See Runtime.info (asks every time: preflight uses it to see the engine answers)."""
         with _engine_errors("Podman"):
-            data = _check(self._api.get("/info")).json()
+            data = self._info = dict(_check(self._api.get("/info")).json())
         host = data.get("host") or {}
         ver = data.get("version") or {}
         return EngineInfo(

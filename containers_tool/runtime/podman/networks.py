@@ -41,16 +41,24 @@ class PodmanNetworks:
 
     _api: APIClient
     _isolation: NetworkIsolation | None
+    _info: dict[str, Any] | None
 
     if TYPE_CHECKING:  # defined by PodmanRuntime, which lists containers too
 
         def _container_rows(self, filters: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]: ...
 
+    def _info_data(self) -> dict[str, Any]:
+        # /info is slow (Podman gathers host facts) and what it says of version and network
+        # backend does not change while the connection lives: the last answer of info() does.
+        if self._info is None:
+            with _engine_errors("Podman"):
+                self._info = dict(_check(self._api.get("/info")).json())
+        return self._info
+
     def network_isolation(self) -> NetworkIsolation:
         """See Runtime.network_isolation."""
         if self._isolation is None:
-            with _engine_errors("Podman"):
-                data = _check(self._api.get("/info")).json()
+            data = self._info_data()
             host = data.get("host") or {}
             self._isolation = isolation.podman(
                 str((data.get("version") or {}).get("Version", "")),
