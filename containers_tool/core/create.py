@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import secrets
-import tarfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -68,9 +66,23 @@ def _step(step: str, status: str, detail: str) -> dict[str, object]:
     return {"step": step, "status": status, "detail": detail}
 
 
-def ensure_image(ctx: Context, image: str, explicit: bool) -> dict[str, object]:
-    if ctx.runtime.image_exists(image):
-        return _step("image", "success", f"{image} present locally")
+def ensure_image(
+    ctx: Context, image: str, explicit: bool, want_id: bool = False
+) -> tuple[dict[str, object], str | None]:
+    """Makes sure `image` is present (pulling it if allowed); returns its step and, if asked, id.
+
+    Raises:
+        NotFoundError: The image is missing and cannot (or may not) be pulled.
+    """
+    if want_id:  # one inspect says both whether it is present and its id
+        try:
+            found = ctx.runtime.inspect_image(image).id
+        except NotFoundError:
+            found = None
+        if found:
+            return _step("image", "success", f"{image} present locally"), found
+    elif ctx.runtime.image_exists(image):
+        return _step("image", "success", f"{image} present locally"), None
     if ctx.settings.pull == "never":
         raise NotFoundError(
             f"Image {image!r} is not present and pulling is disabled.",
@@ -78,21 +90,8 @@ def ensure_image(ctx: Context, image: str, explicit: bool) -> dict[str, object]:
             field="image" if explicit else None,
         )
     ctx.runtime.pull_image(image)
-    return _step("image", "success", f"pulled {image}")
-
-
-def _owned_dir_tar(path: str, user: str) -> bytes | None:
-    uid, _, gid = user.partition(":")
-    if not uid.isdigit() or int(uid) == 0:
-        return None
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(path.strip("/"))
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-        info.uid = int(uid)
-        info.gid = int(gid) if gid.isdigit() else int(uid)
-        tar.addfile(info)
-    return buf.getvalue()
+    pulled = _step("image", "success", f"pulled {image}")
+    return pulled, (ctx.runtime.inspect_image(image).id if want_id else None)
 
 
 @dataclass
@@ -138,13 +137,15 @@ def plan_create(args: CreateInput, ctx: Context) -> Draft:
     name = args.name or f"ct-{secrets.token_hex(4)}"
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
     workdir = args.workdir or (purpose.workdir if purpose else settings.workdir)
+    # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
+    user = args.user or (None if args.keep_command else policy.host_user())
     own_image = None  # a service runs its own command in its image's WORKDIR
     if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
         ref = settings.resolve_image(args.image or settings.default_image)
-        own_image = ensure_image(ctx, ref, explicit=args.image is not None)
-        workdir = ctx.runtime.inspect_image(ref).workdir or "/"
-    # A service runs as its image's USER (postgres, `USER app`), and so do its execs, unless asked.
-    user = args.user or (None if args.keep_command else policy.host_user())
+        step, _ = ensure_image(ctx, ref, explicit=args.image is not None)
+        found = ctx.runtime.inspect_image(ref)
+        own_image = step, found.id
+        workdir = found.workdir or "/"
     policy.check_privileged(args, settings)
     settle_s = settle_window(args)
     resources = purpose.resources if purpose else None
@@ -157,7 +158,11 @@ def plan_create(args: CreateInput, ctx: Context) -> Draft:
     image = image or settings.resolve_image(settings.default_image)
     steps = list(prov.steps)
     if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
-        steps.insert(0, own_image or ensure_image(ctx, image, explicit=args.image is not None))
+        want_id = provision_home.needs_passwd(user or "")  # its files are cached by image id
+        step, prov.image_key = own_image or ensure_image(
+            ctx, image, explicit=args.image is not None, want_id=want_id
+        )
+        steps.insert(0, step)
     labels = _labels(args, session, workdir, prov)
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
     return Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
@@ -235,8 +240,14 @@ def make(ctx: Context, draft: Draft, undo: ExitStack) -> tuple[str, ContainerInf
     undo.callback(ctx.runtime.remove_container, cid)
     for extra in dict.fromkeys(joins.networks[1:]):  # engines take one network at create
         ctx.runtime.connect_network(extra, cid, [])
-    _before_start(ctx, draft, cid)
+    service = bool(draft.args.keep_command)
+    if service:  # its own command may read HOME at once
+        _home(ctx, draft, cid)
     info, user = _start(ctx, draft, cid)
+    if not service:
+        # Under the keep-alive nothing runs before create returns, and an archive into a
+        # running container skips mounting its root filesystem (much faster on both engines).
+        _home(ctx, draft, cid)
     draft.steps += provision_steps.after_start(ctx, cid, draft.prov, draft.args)
     return cid, info, user
 
@@ -257,17 +268,14 @@ def _create_container(ctx: Context, spec: ContainerSpec) -> str:
         ) from exc
 
 
-def _before_start(ctx: Context, draft: Draft, cid: str) -> None:
-    """HOME, passwd and files, and the workdir's owner, go in before PID 1 starts."""
-    provision_home.before_start(ctx, cid, draft.prov)
-    workdir, prov = draft.workdir, draft.prov
+def _home(ctx: Context, draft: Draft, cid: str) -> None:
+    """HOME, passwd and files, and the workdir's owner, go in with one archive."""
+    workdir = draft.workdir
     mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in draft.mounts)
-    skip = mounted or workdir in SYSTEM_DIRS
-    owner = f"{prov.uid}:{prov.gid}" if prov.uid is not None else ""  # names resolved
-    owned = None if skip else _owned_dir_tar(workdir, owner)
-    if owned is not None:
-        # The mapped user owns its workdir, with no extra exec.
-        ctx.runtime.put_archive(cid, "/", owned)
+    own = not (mounted or workdir in SYSTEM_DIRS)
+    # The mapped user owns its workdir, with no extra exec (root owns it already).
+    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [])
+    if own and draft.prov.uid:  # names are resolved by now
         draft.steps.append(_step("workdir", "success", f"{workdir} owned by {draft.user}"))
 
 

@@ -1,27 +1,66 @@
-"""The mapped user and its HOME, set up in the created container before PID 1 starts.
+"""The mapped user and its HOME, set up in a new container before create returns.
+
+A service's (keep_command) go in before its command starts; a keep-alive container's right
+after it started, when nothing runs in it yet.
 
 HOME is always the tool's (`/root` for root, else `/home/ct`), created writable and owned by
 the mapped user. When the image already has a passwd entry for that uid (node and ubuntu
 images use 1000), the entry keeps its name but its home field becomes the tool's HOME, so
 `$HOME`, `~` and getpwuid() agree; the image's old home directory is left as it was.
+
+What an image's /etc/passwd and /etc/group say is read once per image (by id, or by the
+content-hashed tag of a cached purpose image) and kept for the process: a fresh container's
+files are its image's. Root needs neither file, so a root create reads nothing.
 """
 
 from __future__ import annotations
 
 import io
 import tarfile
+import threading
+from collections.abc import Sequence
 
 from containers_tool.context import Context
 from containers_tool.errors import EngineError, InvalidInputError, NotFoundError
 from containers_tool.provision.files import FileEntry, archive, parents, under
 from containers_tool.provision.plan import ROOT_HOME, Plan
 
+#: (image key, path) -> the file's bytes (None: the image has none); bounded.
+_FILES: dict[tuple[str, str], bytes | None] = {}
+_FILES_LOCK = threading.Lock()
+_FILES_MAX = 256
 
-def before_start(ctx: Context, cid: str, p: Plan) -> None:
+
+def needs_passwd(user: str) -> bool:
+    """Tells whether setting up `user` reads the image's /etc/passwd (numeric root does not)."""
+    name, _, group = user.partition(":")
+    root = name.isdigit() and int(name) == 0 and (not group or group.isdigit())
+    return bool(user) and not root
+
+
+def image_file(ctx: Context, cid: str, p: Plan, path: str) -> bytes | None:
+    """Returns a file of the new container's image, from the cache when its image is known."""
+    key = (p.image_key, path) if p.image_key else None
+    if key is not None and p.trust_cached:
+        with _FILES_LOCK:
+            if key in _FILES:
+                return _FILES[key]
+    data = read_file(ctx, cid, path)
+    if key is not None:
+        with _FILES_LOCK:
+            if len(_FILES) >= _FILES_MAX:
+                _FILES.pop(next(iter(_FILES)))
+            _FILES[key] = data
+    return data
+
+
+def set_up(ctx: Context, cid: str, p: Plan, dirs: Sequence[tuple[str, bool]] = ()) -> None:
     """Resolves a named user, makes HOME and its passwd entry, and writes HOME's files.
 
-    Files under a bind mount are held back in `p.deferred`: writing them now would go under
-    the mount (Podman) or change owners on the host (Docker).
+    Everything goes in one archive: HOME, its files, the passwd entry, and `dirs` (path,
+    owned by the mapped user), e.g. the workdir. Files under a bind mount are held back in
+    `p.deferred`: an archive would write them under the mount (Podman) or change owners on the
+    host (Docker).
 
     Raises:
         InvalidInputError: `user` names a user or group the image does not define.
@@ -32,8 +71,11 @@ def before_start(ctx: Context, cid: str, p: Plan) -> None:
             _write_home(ctx, cid, p, [], 0, 0)
         return
     name, _, group = p.user.partition(":")
+    if not needs_passwd(p.user):
+        _write_home(ctx, cid, p, [], 0, 0, dirs)
+        return
     try:
-        passwd = read_file(ctx, cid, "/etc/passwd")
+        passwd = image_file(ctx, cid, p, "/etc/passwd")
     except EngineError as exc:
         if name.isdigit() and (not group or group.isdigit()):
             raise
@@ -45,22 +87,28 @@ def before_start(ctx: Context, cid: str, p: Plan) -> None:
             field="user",
         ) from exc
     if not name.isdigit() or (group and not group.isdigit()):
-        p.uid, p.gid = resolve_names(ctx, cid, passwd, name, group)
+        p.uid, p.gid = resolve_names(ctx, cid, p, passwd, name, group)
     uid, gid = p.uid or 0, p.gid or 0
     extra: list[FileEntry] = []
     if uid != 0 and passwd is not None:
         updated = with_home(passwd, uid, gid, p.home)
         if updated != passwd:
             extra.append(FileEntry("/etc/passwd", updated, 0o644, owned=False))
-    _write_home(ctx, cid, p, extra, uid, gid)
+    _write_home(ctx, cid, p, extra, uid, gid, dirs)
 
 
 def _write_home(
-    ctx: Context, cid: str, p: Plan, extra: list[FileEntry], uid: int, gid: int
+    ctx: Context,
+    cid: str,
+    p: Plan,
+    extra: list[FileEntry],
+    uid: int,
+    gid: int,
+    owned: Sequence[tuple[str, bool]] = (),
 ) -> None:
     p.deferred = [f for f in p.files if under(f.path, p.mount_targets)]
     early = [f for f in p.files if not under(f.path, p.mount_targets)] + extra
-    dirs: list[tuple[str, bool]] = []
+    dirs: list[tuple[str, bool]] = list(owned) if uid else []  # root owns them already
     if p.home != ROOT_HOME and not under(p.home, p.mount_targets):
         # Engines create a missing parent with the child's owner: say /home is root's.
         dirs += [(d, False) for d in parents(p.home)]
@@ -72,7 +120,7 @@ def _write_home(
 
 
 def resolve_names(
-    ctx: Context, cid: str, passwd: bytes | None, name: str, group: str
+    ctx: Context, cid: str, p: Plan, passwd: bytes | None, name: str, group: str
 ) -> tuple[int, int]:
     """Returns (uid, gid) of `name[:group]` from the image's /etc/passwd and /etc/group.
 
@@ -93,7 +141,7 @@ def resolve_names(
     if group.isdigit():
         gid = int(group)
     elif group:
-        grow = _row(read_file(ctx, cid, "/etc/group"), group)
+        grow = _row(image_file(ctx, cid, p, "/etc/group"), group)
         if grow is None:
             raise InvalidInputError(
                 f"Group {group!r} is not defined in the image's /etc/group.",

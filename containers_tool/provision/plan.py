@@ -1,6 +1,6 @@
 """Per-create provisioning plan: image, env, secrets, files and mounts, decided up front.
 
-The order create follows: HOME and its files before PID 1 starts (provision.home), then the
+The order create follows: HOME and its files first (provision.home), then the
 secrets file, git, dotfiles, repos, config_files and setup_commands (provision.steps).
 Secrets (forwarded env values, the GitHub token) are written only to a file on a tmpfs inside
 the container, so they are in no container config, exec record, label, image, snapshot or result.
@@ -78,7 +78,7 @@ class Plan:
     mounts: list[MountSpec] = field(default_factory=list)
     #: Targets of every bind mount: files there are written after start, as the mapped user.
     mount_targets: list[str] = field(default_factory=list)
-    #: HOME's files (git, ssh, dotfiles_inline, config_dirs), written before PID 1 starts.
+    #: HOME's files (git, ssh, dotfiles_inline, config_dirs), written first (provision.home).
     files: list[FileEntry] = field(default_factory=list)
     #: Files under a bind mount, held back from `files` until the container runs.
     deferred: list[FileEntry] = field(default_factory=list)
@@ -86,6 +86,9 @@ class Plan:
     config_files: list[FileEntry] = field(default_factory=list)
     probe: dict[str, object] | None = None
     steps: list[dict[str, object]] = field(default_factory=list)
+    #: The image's id (or cached purpose tag) for provision.home's cache of its files.
+    image_key: str | None = None
+    trust_cached: bool = True  # False: the image was just (re)built, read its files anew
 
     @property
     def root(self) -> bool:
@@ -184,6 +187,7 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
             on_line=ctx.on_build_line,
         )
         out.image, out.cache_used = built.tag, built.cache_used
+        out.image_key, out.trust_cached = built.tag, built.cache_used
         detail = (
             f"{built.tag} (cached)"
             if built.cache_used
