@@ -123,6 +123,28 @@ def write_schema(path: Path) -> None:
 
 
 @cache
+def op_validator(op: str) -> jsonschema.protocols.Validator:
+    """Returns a validator accepting exactly what the tool schema accepts for operation `op`.
+
+    The whole schema tries the if/then rule of every operation on every call; this one holds
+    only `op`'s fields, so a valid call (the common case) is checked at a fraction of the cost.
+    """
+    full = build_schema()
+    rule = next(r for r in full["allOf"] if r["if"]["properties"]["operation"]["const"] == op)
+    allowed = rule["then"]["propertyNames"]["enum"]
+    schema: dict[str, Any] = {
+        "$schema": full["$schema"],
+        "type": "object",
+        "properties": {k: v for k, v in full["properties"].items() if k in allowed},
+        "required": sorted({"operation", *rule["then"]["required"]}),
+        "additionalProperties": False,
+    }
+    if "$defs" in full:
+        schema["$defs"] = full["$defs"]
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+@cache
 def validator() -> jsonschema.protocols.Validator:
     """Returns the cached validator of the tool schema (checked once against its metaschema)."""
     schema = build_schema()

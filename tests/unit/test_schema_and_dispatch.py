@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from containers_tool import ContainersTool, __all__
-from containers_tool.schema import build_schema, schema_text
+from containers_tool.schema import build_schema, op_validator, schema_text, validator
 from tests.conftest import REPO
 
 CORE_OPERATIONS = (
@@ -145,3 +145,24 @@ def test_unknown_key_in_a_nested_item_names_its_path(offline_tool):
         "ports[0].bogus",
     )
     assert "host" in result["error"]["hint"]
+
+
+AGREEMENT_CALLS = [
+    {"operation": "exec", "container": "box", "command": "true", "session": "s"},
+    {"operation": "exec", "container": "box", "command": ["ls", "-la"], "timeout": 5},
+    {"operation": "exec", "container": "box"},
+    {"operation": "exec", "container": "box", "command": "true", "purpose": "python"},
+    {"operation": "exec", "container": 3, "command": "true"},
+    {"operation": "create", "image": "busybox", "memory_limit": "1g", "ports": [{"container": 80}]},
+    {"operation": "create", "ports": [{"container": 80, "bogus": 1}]},
+    {"operation": "create", "user": "1000:1000", "env": {"A": "b"}},
+    {"operation": "list"},
+    {"operation": "list", "container": "x"},
+    {"operation": "destroy_all", "confirm": True},
+    {"operation": "copy_in", "container": "box", "source": "a", "destination": "/b"},
+]
+
+
+@pytest.mark.parametrize("call", AGREEMENT_CALLS)
+def test_the_operation_validator_agrees_with_the_whole_schema(call):
+    assert op_validator(call["operation"]).is_valid(call) == validator().is_valid(call)
