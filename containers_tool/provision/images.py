@@ -123,15 +123,17 @@ def ensure_purpose_image(
         BuildFailedError: A package or setup step failed, or the probe failed in a fresh
             container of the new image (which is then not kept).
     """
-    if not runtime.image_exists(purpose.image):
+    try:  # one inspect says whether the base is present and its id
+        base_id = runtime.inspect_image(purpose.image).id
+    except NotFoundError:
         if settings.pull == "never":
             raise NotFoundError(
                 f"Base image {purpose.image!r} of purpose {purpose.name!r} is not present.",
                 hint="Load it, or set purpose_images / image_prefix in settings.",
                 field="purpose",
-            )
+            ) from None
         runtime.pull_image(purpose.image)
-    base_id = runtime.inspect_image(purpose.image).id
+        base_id = runtime.inspect_image(purpose.image).id
     ca_bytes = ca_bundle.read_bytes() if ca_bundle is not None else None
     ca_digest = hashlib.sha256(ca_bytes).hexdigest() if ca_bytes is not None else None
     key = cache_key(purpose, base_id, ca_digest)
