@@ -133,7 +133,8 @@ def _pool(engine: str, raw: Any, n: int) -> tuple[str, float, float] | None:
         samples_raw: list[float] = []
         samples_tool: list[float] = []
         for _ in range(n):
-            pooled.wait_pool()  # untimed: the pool refills between creates
+            assert pooled.context.pool is not None
+            pooled.context.pool.wait_full()  # untimed: the pool refills between creates
             took, made = timed(functools.partial(pooled.call, "create", image=IMAGE))
             samples_tool.append(took)
             assert made["ok"], made

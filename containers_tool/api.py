@@ -11,6 +11,7 @@ from typing import Any
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.containers import reap_session
+from containers_tool.core.pool import Pool
 from containers_tool.dispatch import dispatch
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError, RuntimeUnavailableError
@@ -35,6 +36,8 @@ class _SessionEnd:
 
     def __call__(self, parallel: bool = False) -> list[str]:
         removed: list[str] = []
+        if self.ctx.pool is not None:  # pooled containers never outlive their process
+            self.ctx.pool.close()
         if self.reap and self.ctx.connected:
             removed = reap_session(self.ctx, parallel=parallel)
         self.ctx.close()
@@ -74,6 +77,8 @@ class ContainersTool:
         self.settings = settings or Settings(**overrides)
         self.session_id = session_id or lb.new_session_id()
         self._ctx = Context(self.settings, self.session_id, backend)
+        if self.settings.pool:
+            self._ctx.pool = Pool(self._ctx, self.settings.pool)
         self._end = _SessionEnd(self._ctx, reap_on_exit)
         # Collected unclosed: end the session then. Exit is _close_all's (it waits for calls).
         self._finalizer = weakref.finalize(self, self._end)

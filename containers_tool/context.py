@@ -7,7 +7,7 @@ import difflib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from containers_tool import labels as lb
 from containers_tool.core.shells import SessionRegistry
@@ -17,6 +17,9 @@ from containers_tool.runtime.backends import get_runtime
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import EngineInfo
 from containers_tool.settings import Settings
+
+if TYPE_CHECKING:
+    from containers_tool.core.pool import Pool
 
 T = TypeVar("T")
 
@@ -51,6 +54,8 @@ class Context:
         self._info: EngineInfo | None = None
         self.sessions = SessionRegistry()  # persistent shells, held by this process
         self.purposes = PurposeRegistry(settings)
+        #: The warm pool (setting `pool`), set by the tool that owns this context.
+        self.pool: Pool | None = None
         #: Called with each line of an image build (the CLI shows progress with it).
         self.on_build_line: Callable[[str], None] | None = None
 
@@ -103,7 +108,8 @@ class Context:
             info = self.runtime.inspect_container(container)
         except NotFoundError:
             info = None
-        if info is None or not lb.is_managed(info.labels):
+        waiting = info is not None and info.name.startswith(lb.POOL_PREFIX)  # a pool's, hidden
+        if info is None or waiting or not lb.is_managed(info.labels):
             raise self.not_found(container, field)
         ref = Ref(
             info.id,
@@ -155,7 +161,8 @@ class Context:
 
     def not_found(self, container: str, field: str = "container") -> NotFoundError:
         """Builds the not_found error for a container, naming close matches."""
-        names = [c.name for c in self.runtime.list_containers(lb.managed_filter())]
+        found = self.runtime.list_containers(lb.managed_filter())
+        names = [c.name for c in found if not c.name.startswith(lb.POOL_PREFIX)]
         close = difflib.get_close_matches(container, names, n=3, cutoff=0.5)
         hint = "Call list to see the containers this tool manages"
         hint += f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."

@@ -50,6 +50,9 @@ COMPOSE_NETWORK = PREFIX + "compose-network"
 CACHE_LABEL = PREFIX + "purpose-cache"
 KEY_LABEL = PREFIX + "cache-key"
 
+#: Names of warm-pool containers waiting to be taken (core/pool.py): hidden, never resolved.
+POOL_PREFIX = "ct-pool-"
+
 # Input patterns: every name the tool puts in a label, a filter or a path matches one.
 #: Container, network and snapshot names.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"

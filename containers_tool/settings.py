@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     session_network: bool = Field(
         False, description="Put every container of a session on its own private network."
     )
+    pool: dict[str, int] = Field(
+        default_factory=dict,
+        description="Warm pool: image or purpose -> how many ready containers to keep (off: {}).",
+    )
     allow_privileged: bool = False
     allow_engine_socket: bool = False
 

@@ -12,13 +12,11 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core import compose, jobs
 from containers_tool.core.containers import connect_command
-from containers_tool.core.services import ensure_running, exit_details, settle_window
+from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
 from containers_tool.errors import (
     ConflictError,
     EngineError,
-    InvalidInputError,
     NotFoundError,
-    ToolError,
 )
 from containers_tool.models.lifecycle import (
     CreateInput,
@@ -125,8 +123,12 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         ToolError: Any refusal or engine failure; whatever was made is removed first.
     """
     draft = plan_create(args, ctx)
+    member = ctx.pool.take(args, draft.spec) if ctx.pool is not None else None
     with ExitStack() as undo:
-        cid, info, user = make(ctx, draft, undo)
+        if member is not None:
+            cid, info, user = adopt(ctx, draft, member.id, member.name, member.steps, undo)
+        else:
+            cid, info, user = make(ctx, draft, undo)
         undo.pop_all()  # success: keep it
     return _result(ctx, draft, cid, info, user)
 
@@ -224,8 +226,16 @@ def _spec(
     )
 
 
-def make(ctx: Context, draft: Draft, undo: ExitStack) -> tuple[str, ContainerInfo, str | None]:
+def make(
+    ctx: Context, draft: Draft, undo: ExitStack, *, provision: bool = True
+) -> tuple[str, ContainerInfo | None, str | None]:
     """Makes, prepares and starts the drafted container; `undo` removes what was made on failure.
+
+    Args:
+        ctx: The tool's context.
+        draft: What plan_create decided.
+        undo: Gets a callback removing what was made.
+        provision: False for a warm-pool container: no per-create command steps.
 
     Returns:
         The container id, its inspect after start, and the user its execs run as.
@@ -248,8 +258,35 @@ def make(ctx: Context, draft: Draft, undo: ExitStack) -> tuple[str, ContainerInf
         # Under the keep-alive nothing runs before create returns, and an archive into a
         # running container skips mounting its root filesystem (much faster on both engines).
         _home(ctx, draft, cid)
-    draft.steps += provision_steps.after_start(ctx, cid, draft.prov, draft.args)
+    if provision:
+        draft.steps += provision_steps.after_start(ctx, cid, draft.prov, draft.args)
     return cid, info, user
+
+
+def adopt(
+    ctx: Context,
+    draft: Draft,
+    cid: str,
+    name: str,
+    steps: tuple[dict[str, object], ...],
+    undo: ExitStack,
+) -> tuple[str, ContainerInfo | None, str | None]:
+    """Finishes a warm-pool container (already renamed to `name`) as the drafted create.
+
+    Its spec equals the draft's but for name and hostname, which are the pooled container's:
+    what is left is the per-create part, HOME's files and the command steps.
+
+    Returns:
+        The container id, its inspect if ports need reading, and the user its execs run as.
+    """
+    undo.callback(ctx.runtime.remove_container, cid)
+    draft.name = name
+    draft.spec = replace(draft.spec, name=name, hostname=name[:63])
+    provision_home.write_files(ctx, cid, draft.prov)
+    draft.steps.extend(steps)
+    draft.steps += provision_steps.after_start(ctx, cid, draft.prov, draft.args)
+    info = ctx.runtime.inspect_container(cid) if draft.spec.ports else None
+    return cid, info, draft.user
 
 
 def _create_container(ctx: Context, spec: ContainerSpec) -> str:
@@ -305,7 +342,7 @@ def _start(ctx: Context, draft: Draft, cid: str) -> tuple[ContainerInfo, str | N
 
 
 def _result(
-    ctx: Context, draft: Draft, cid: str, info: ContainerInfo, user: str | None
+    ctx: Context, draft: Draft, cid: str, info: ContainerInfo | None, user: str | None
 ) -> dict[str, object]:
     args, name, workdir = draft.args, draft.name, draft.workdir
     result: dict[str, object] = {
@@ -323,7 +360,7 @@ def _result(
         "connect": connect_command(ctx, name, user, workdir),
         "provisioning": draft.steps,
     }
-    if draft.spec.ports:
+    if draft.spec.ports and info is not None:
         result["ports"] = port_rows(info)
     if args.keep_command:
         result["hint"] = (
@@ -331,28 +368,6 @@ def _result(
             "ready yet: call wait_healthy with a port, url or health_command before using it."
         )
     return result
-
-
-def start_error(exc: EngineError, cid: str, name: str, user: str | None, workdir: str) -> ToolError:
-    """The error of a failed start, naming the create field behind it and the container.
-
-    The messages are the OCI runtime's (runc, crun), the same under both engines.
-    """
-    text = exc.message.replace(cid, name)
-    if "unable to find user" in text or "unable to find group" in text:
-        return InvalidInputError(
-            f"Container {name!r} cannot start: user {user!r} names a user or group that "
-            "its image does not define.",
-            hint="Pass numeric uid:gid (always valid), a user the image defines, or omit user.",
-            field="user",
-        )
-    if workdir in text and any(w in text for w in ("mkdir", "chdir", "cwd")):
-        return InvalidInputError(
-            f"Container {name!r} cannot start: workdir {workdir!r} cannot be made or entered.",
-            hint="Pick a writable absolute path such as /workspace, or omit workdir.",
-            field="workdir",
-        )
-    return EngineError(text, hint=exc.hint, field=exc.field)
 
 
 def port_rows(info: ContainerInfo) -> list[dict[str, object]]:

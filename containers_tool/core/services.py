@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from containers_tool.context import Context
-from containers_tool.errors import ConflictError, InvalidInputError
+from containers_tool.errors import ConflictError, EngineError, InvalidInputError, ToolError
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.runtime.types import ContainerInfo
 
@@ -94,3 +94,25 @@ def ensure_running(ctx: Context, container: str, name: str, settle_s: float) -> 
         if time.monotonic() >= deadline:
             return info
         time.sleep(0.05)
+
+
+def start_error(exc: EngineError, cid: str, name: str, user: str | None, workdir: str) -> ToolError:
+    """The error of a failed start, naming the create field behind it and the container.
+
+    The messages are the OCI runtime's (runc, crun), the same under both engines.
+    """
+    text = exc.message.replace(cid, name)
+    if "unable to find user" in text or "unable to find group" in text:
+        return InvalidInputError(
+            f"Container {name!r} cannot start: user {user!r} names a user or group that "
+            "its image does not define.",
+            hint="Pass numeric uid:gid (always valid), a user the image defines, or omit user.",
+            field="user",
+        )
+    if workdir in text and any(w in text for w in ("mkdir", "chdir", "cwd")):
+        return InvalidInputError(
+            f"Container {name!r} cannot start: workdir {workdir!r} cannot be made or entered.",
+            hint="Pick a writable absolute path such as /workspace, or omit workdir.",
+            field="workdir",
+        )
+    return EngineError(text, hint=exc.hint, field=exc.field)

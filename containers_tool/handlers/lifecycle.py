@@ -57,6 +57,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
 def list_(args: ListInput, ctx: Context) -> dict[str, object]:
     """Lists managed containers, optionally one session's."""
     rows = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
+    rows = [i for i in rows if not i.name.startswith(lb.POOL_PREFIX)]  # not anyone's yet
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""))
     return {"containers": [_row(i) for i in rows], "count": len(rows)}
 

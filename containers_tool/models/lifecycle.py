@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from containers_tool.labels import IMAGE_PATTERN, NAME_PATTERN, SESSION_PATTERN
+from containers_tool.labels import IMAGE_PATTERN, NAME_PATTERN, POOL_PREFIX, SESSION_PATTERN
 from containers_tool.models.common import (
     SESSION_DESCRIPTION,
     ContainerInput,
@@ -111,6 +111,13 @@ class CreateInput(ProvisionFields, Input):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
         description="Compose project name; derived from the container name when omitted.",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_pooled(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(POOL_PREFIX):
+            raise ValueError(f"name {value!r} starts with {POOL_PREFIX!r}, kept for the warm pool")
+        return value
 
     @field_validator("memory_limit")
     @classmethod

@@ -105,18 +105,29 @@ def _write_home(
     uid: int,
     gid: int,
     owned: Sequence[tuple[str, bool]] = (),
+    home_made: bool = False,
 ) -> None:
     p.deferred = [f for f in p.files if under(f.path, p.mount_targets)]
     early = [f for f in p.files if not under(f.path, p.mount_targets)] + extra
     dirs: list[tuple[str, bool]] = list(owned) if uid else []  # root owns them already
     if p.home != ROOT_HOME and not under(p.home, p.mount_targets):
-        # Engines create a missing parent with the child's owner: say /home is root's.
-        dirs += [(d, False) for d in parents(p.home)]
-        dirs.append((p.home, True))
+        if not home_made:
+            # Engines create a missing parent with the child's owner: say /home is root's.
+            dirs += [(d, False) for d in parents(p.home)]
+            dirs.append((p.home, True))
         inside = {d for f in early if f.owned for d in parents(f.path, p.home)}
         dirs += [(d, True) for d in sorted(inside)]
     if early or dirs:
         ctx.runtime.put_archive(cid, "/", archive(early, dirs, uid, gid))
+
+
+def write_files(ctx: Context, cid: str, p: Plan) -> None:
+    """Writes HOME's files into a running container whose HOME and user are set up (pooled).
+
+    The same archive `set_up` would put, less what the container already has: HOME, its
+    parents, the passwd entry and the workdir's owner.
+    """
+    _write_home(ctx, cid, p, [], p.uid or 0, p.gid or 0, home_made=True)
 
 
 def resolve_names(

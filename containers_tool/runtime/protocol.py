@@ -127,6 +127,15 @@ class Runtime(Protocol):
         """Kills and removes a container with its anonymous volumes; idempotent."""
         ...
 
+    def rename_container(self, container: str, name: str) -> None:
+        """Gives a container (running or not) a new name; hostname and labels stay.
+
+        Raises:
+            NotFoundError: No such container.
+            ConflictError: Another container has that name.
+        """
+        ...
+
     # --- images and logs: service containers, snapshots ---
 
     def inspect_image(self, ref: str) -> ImageInfo:

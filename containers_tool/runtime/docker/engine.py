@@ -180,6 +180,11 @@ class DockerRuntime(DockerExec, DockerNetworks):
             self._users.forget(container)
             self._api.remove_container(container, v=True, force=True)
 
+    def rename_container(self, container: str, name: str) -> None:
+        """See Runtime.rename_container."""
+        with _engine_errors(f"Container {container!r}"):
+            self._api.rename(container, name)
+
     # --- images and logs: service containers, snapshots ---
 
     def inspect_image(self, ref: str) -> ImageInfo:

@@ -231,6 +231,11 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
         with contextlib.suppress(NotFoundError), _engine_errors(f"Container {container!r}"):
             _check(self._api.delete(f"/containers/{container}", params=params))
 
+    def rename_container(self, container: str, name: str) -> None:
+        """See Runtime.rename_container."""
+        with _engine_errors(f"Container {container!r}"):
+            _check(self._api.post(f"/containers/{container}/rename", params={"name": name}))
+
     # --- images and logs: service containers, snapshots ---
 
     def container_logs(
