@@ -3,9 +3,9 @@
 A session is an attached exec of a shell reading commands from its stdin (see
 `Runtime.open_shell`). Each command goes up as one line, `__ct_go '<command>' <nonce>`. The
 shell defines the command as a function body, so `cd`, `export`, functions and sourced venvs
-stay in the shell, while `exit` (aliased to `return`) ends only that command. A POSIX sh checks
-the syntax in a subshell first (a syntax error in its `eval` would end the shell; bash's does
-not). The function runs with stdin from /dev/null; then the shell prints an end marker with the
+stay in the shell, while `exit` (aliased to `return`) ends only that command. The definition
+goes through `command eval`: a syntax error in a plain `eval` ends a POSIX sh (dash, busybox
+ash), while `command` makes it an error status, with no subshell forked per command. The function runs with stdin from /dev/null; then the shell prints an end marker with the
 nonce, the exit code and the working directory on stdout, and one with the nonce on stderr. The
 exec is no tty, so the engine keeps the streams apart, and both are complete once both markers
 arrived.
@@ -52,12 +52,8 @@ SHELL_ARGV = (
 #: Sent once when a shell starts. $1 is the command text, $2 the nonce of its end markers.
 SETUP = r"""alias exit=return 2>/dev/null
 shopt -s expand_aliases 2>/dev/null
-if [ -n "${BASH_VERSION-}" ]; then __ct_check() { :; }
-else __ct_check() { ( eval "__ct_f() { $1
-}" ); }
-fi
 __ct_go() {
-  if __ct_check "$1" && eval "__ct_f() { $1
+  if command eval "__ct_f() { $1
 }"; then
     __ct_f </dev/null
     __ct_rc=$?
