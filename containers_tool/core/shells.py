@@ -1,14 +1,14 @@
 """Persistent shell sessions: `exec` with `session=` runs commands in one long-lived shell.
 
 A session is an attached exec of a shell reading commands from its stdin (see
-`Runtime.open_shell`). Each command goes up as one line, `__ct_go '<command>' <nonce>`. The
-shell defines the command as a function body, so `cd`, `export`, functions and sourced venvs
-stay in the shell, while `exit` (aliased to `return`) ends only that command. The definition
-goes through `command eval`: a syntax error in a plain `eval` ends a POSIX sh (dash, busybox
-ash), while `command` makes it an error status, with no subshell forked per command. The function runs with stdin from /dev/null; then the shell prints an end marker with the
-nonce, the exit code and the working directory on stdout, and one with the nonce on stderr. The
-exec is no tty, so the engine keeps the streams apart, and both are complete once both markers
-arrived.
+`Runtime.open_shell`). Each command goes up as one line, `__ct_go '<command>' <nonce>`. The shell
+defines the command as a function body, so `cd`, `export`, functions and sourced venvs stay in the
+shell, while `exit` (aliased to `return`) ends only that command. The definition goes through
+`command eval`: a syntax error in a plain `eval` ends a POSIX sh (dash, busybox ash), while
+`command` makes it an error status, with no subshell forked per command. The function runs with
+stdin from /dev/null; then the shell prints an end marker with the nonce, the exit code and the
+working directory on stdout, and one with the nonce on stderr. The exec is no tty, so the engine
+keeps the streams apart, and both are complete once both markers arrived.
 
 What still ends the shell (`set -e` then a failure, `exec`, a timeout, which kills the whole
 session) is reported and the session restarted at once in the last working directory.
