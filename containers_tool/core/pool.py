@@ -87,6 +87,9 @@ class Pool:
     def __init__(self, ctx: Context, sizes: dict[str, int]) -> None:
         self._ctx = ctx
         self._sizes = {k: n for k, n in sizes.items() if n > 0}
+        if ctx.settings.session_network:  # every create joins the session network: none match
+            log.warning("warm pool off: session_network puts every create on its own network")
+            self._sizes = {}
         self._members: dict[str, list[Member]] = {k: [] for k in self._sizes}
         self._cond = threading.Condition()
         self._closed = False
@@ -95,7 +98,7 @@ class Pool:
 
     def take(self, args: CreateInput, spec: ContainerSpec) -> Member | None:
         """Takes (and renames) a pooled container made as `spec` would be; None if there is none."""
-        if not eligible(args) or self._ctx.settings.session_network:
+        if not eligible(args):
             return None
         wanted = signature(spec)
         while True:
