@@ -13,14 +13,8 @@ from containers_tool.context import Context
 from containers_tool.core import compose, jobs
 from containers_tool.core.containers import connect_command
 from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
-from containers_tool.errors import (
-    ConflictError,
-    EngineError,
-    NotFoundError,
-)
-from containers_tool.models.lifecycle import (
-    CreateInput,
-)
+from containers_tool.errors import ConflictError, EngineError, NotFoundError
+from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import container as policy
 from containers_tool.provision import home as provision_home
 from containers_tool.provision import plan as provision
@@ -32,7 +26,6 @@ from containers_tool.runtime.users import ROOT
 
 #: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
 KEEP_ALIVE = ("sleep", "infinity")
-
 
 #: Directories whose ownership the tool never changes, even when one is the workdir.
 SYSTEM_DIRS = frozenset(
@@ -122,8 +115,9 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     Raises:
         ToolError: Any refusal or engine failure; whatever was made is removed first.
     """
-    draft = plan_create(args, ctx)
+    draft = plan_create(args, ctx, check_image=ctx.pool is None)
     member = ctx.pool.take(args, draft.spec) if ctx.pool is not None else None
+    image_step(ctx, draft, present=member is not None)
     with ExitStack() as undo:
         if member is not None:
             cid, info, user = adopt(ctx, draft, member.id, member.name, member.steps, undo)
@@ -133,8 +127,11 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     return _result(ctx, draft, cid, info, user)
 
 
-def plan_create(args: CreateInput, ctx: Context) -> Draft:
-    """Decides name, workdir, user, limits, mounts, image and the container spec; makes nothing."""
+def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) -> Draft:
+    """Decides name, workdir, user, limits, mounts, image and the container spec; makes nothing.
+
+    `check_image=False` leaves the image to image_step (a pooled container shows it is there).
+    """
     settings = ctx.settings
     name = args.name or f"ct-{secrets.token_hex(4)}"
     purpose = ctx.purposes.get(args.purpose) if args.purpose else None
@@ -159,15 +156,30 @@ def plan_create(args: CreateInput, ctx: Context) -> Draft:
     image = settings.resolve_image(args.image, prefix=False) if args.image else prov.image
     image = image or settings.resolve_image(settings.default_image)
     steps = list(prov.steps)
-    if not prov.image:  # no purpose, or an explicit image (which beats the purpose's)
-        want_id = provision_home.needs_passwd(user or "")  # its files are cached by image id
-        step, prov.image_key = own_image or ensure_image(
-            ctx, image, explicit=args.image is not None, want_id=want_id
-        )
-        steps.insert(0, step)
+    if own_image:
+        steps.insert(0, own_image[0])
+        prov.image_key = own_image[1]
     labels = _labels(args, session, workdir, prov)
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
-    return Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
+    draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
+    if check_image:
+        image_step(ctx, draft)
+    return draft
+
+
+def image_step(ctx: Context, draft: Draft, present: bool = False) -> None:
+    """Makes sure a create's image is there (`present`: a pooled container of it is) and says so."""
+    if draft.prov.image or (draft.steps and draft.steps[0]["step"] == "image"):
+        return  # a purpose image (checked when planned), or a service's (inspected already)
+    image = draft.spec.image
+    if present:
+        draft.steps.insert(0, _step("image", "success", f"{image} present locally"))
+        return
+    want_id = provision_home.needs_passwd(draft.user or "")  # its files are cached by image id
+    step, draft.prov.image_key = ensure_image(
+        ctx, image, explicit=draft.args.image is not None, want_id=want_id
+    )
+    draft.steps.insert(0, step)
 
 
 def _labels(args: CreateInput, session: str, workdir: str, prov: Plan) -> dict[str, str]:
