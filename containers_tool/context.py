@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: "runtime endpoint" -> what that engine said of itself (Context.engine_info).
+_FACTS: dict[str, EngineInfo] = {}
+_FACTS_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class Ref:
@@ -73,13 +77,24 @@ class Context:
         return self._runtime
 
     def engine_info(self) -> EngineInfo:
-        """What the engine says of itself, asked once per connection (it does not change).
+        """What the engine says of itself, asked once per endpoint and process.
+
+        Its version and CPU count do not change while it runs, and a new tool instance's first
+        create should not wait for the engine's (on Podman, slow) info again. preflight asks
+        the runtime itself, afresh.
 
         Raises:
             RuntimeUnavailableError: No engine answers.
         """
         if self._info is None:
-            self._info = self.runtime.info()
+            endpoint = getattr(self.runtime, "endpoint", None)
+            key = f"{self.runtime.name} {endpoint}" if isinstance(endpoint, str) else None
+            with _FACTS_LOCK:
+                known = _FACTS.get(key) if key else None
+            self._info = known or self.runtime.info()
+            if key and known is None:
+                with _FACTS_LOCK:
+                    _FACTS[key] = self._info
         return self._info
 
     @property

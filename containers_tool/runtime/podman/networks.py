@@ -14,6 +14,9 @@ from containers_tool.runtime import isolation
 from containers_tool.runtime.podman.errors import _check, _engine_errors
 from containers_tool.runtime.types import NetworkInfo, NetworkIsolation, VolumeInfo
 
+#: endpoint -> its network isolation: what the engine's version and backend imply.
+_ISOLATION: dict[str, NetworkIsolation] = {}
+
 
 def _network(data: dict[str, Any], containers: Mapping[str, str] | None = None) -> NetworkInfo:
     return NetworkInfo(
@@ -40,6 +43,7 @@ class PodmanNetworks:
     """Networks, volumes and container addresses over libpod; a mixin of PodmanRuntime."""
 
     _api: APIClient
+    endpoint: str
     _isolation: NetworkIsolation | None
     _info: dict[str, Any] | None
 
@@ -56,7 +60,9 @@ class PodmanNetworks:
         return self._info
 
     def network_isolation(self) -> NetworkIsolation:
-        """See Runtime.network_isolation."""
+        """See Runtime.network_isolation (once per endpoint and process: /info is slow)."""
+        if self._isolation is None:
+            self._isolation = _ISOLATION.get(self.endpoint)
         if self._isolation is None:
             data = self._info_data()
             host = data.get("host") or {}
@@ -65,6 +71,7 @@ class PodmanNetworks:
                 str(host.get("networkBackend", "")),
                 str((host.get("networkBackendInfo") or {}).get("version", "")),
             )
+            _ISOLATION[self.endpoint] = self._isolation
         return self._isolation
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
