@@ -41,14 +41,9 @@ _BASE = f"b={JOBS_DIR}; [ -d {lb.ENVFILE_DIR} ] || b={FALLBACK_DIR}"
 #: Bounds of the tmpfs: its pages count against the container's memory limit.
 TMPFS_MIN, TMPFS_MAX = 16 * 2**20, 2**30
 JOB_MARKER_VAR = "CONTAINERS_TOOL_JOB"
-#: Seconds between checks of a long-poll inside the container; bounds how late an exit is seen.
-TICK_S = 0.05
-#: A poll looks every FAST_TICK_S for its first FAST_TICKS looks (half a second), then every
-#: TICK_S: a short job's end is seen within 10 ms, and a long wait costs few forks. Its wait
-#: is counted in FAST_TICK_S units (a TICK_S look counts TICK_S_FAST of them).
-FAST_TICK_S = 0.01
-FAST_TICKS = 50
-TICK_S_FAST = 5
+#: Seconds between a long-poll's checks inside the container (they bound how late an exit is
+#: seen) after its first half second of 10 ms checks; its wait counts in 10 ms units.
+TICK_S, FAST_TICK_S, FAST_TICKS, TICK_S_FAST = 0.05, 0.01, 50, 5
 #: Exit status a shell reports for a job killed by SIGKILL.
 KILLED = 137
 #: Finished jobs kept (newest by exit time); older ones are removed when a job starts, since
@@ -92,13 +87,10 @@ echo "$(cat "$d/pid") $d"
 POLL_SCRIPT = f"""
 {_BASE}; d="$b/$1"; o=$2; t=$3; lim=$4
 [ -d "$d" ] || {{ echo "META missing" >&2; exit 3; }}
-w=$(cat "$d/wrapper" 2>/dev/null)
-i=0
+w=$(cat "$d/wrapper" 2>/dev/null); i=0; k={FAST_TICK_S}; s=1
 while [ ! -e "$d/exit" ] && [ $i -lt $t ] && [ -d "/proc/$w" ] \\
-  && [ "$(stat -c %s "$d/output")" -le "$o" ]; do
-  if [ $i -lt {FAST_TICKS} ]; then sleep {FAST_TICK_S}; i=$((i+1))
-  else sleep {TICK_S}; i=$((i+{TICK_S_FAST})); fi
-done
+  && [ "$(stat -c %s "$d/output")" -le "$o" ]; do sleep $k; i=$((i+s))
+  [ $i -lt {FAST_TICKS} ] || {{ k={TICK_S}; s={TICK_S_FAST}; }}; done
 e=$(cat "$d/exit" 2>/dev/null); a=0; [ -n "$w" ] && [ -d "/proc/$w" ] && a=1
 c=0; [ -e "$d/cancelled" ] && c=1
 s=$(stat -c %s "$d/output"); z=$s

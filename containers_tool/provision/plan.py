@@ -1,9 +1,9 @@
 """Per-create provisioning plan: image, env, secrets, files and mounts, decided up front.
 
-The order create follows: HOME and its files first (provision.home), then the
-secrets file, git, dotfiles, repos, config_files and setup_commands (provision.steps).
-Secrets (forwarded env values, the GitHub token) are written only to a file on a tmpfs inside
-the container, so they are in no container config, exec record, label, image, snapshot or result.
+The order create follows: HOME and its files first (provision.home), then the secrets file, git,
+dotfiles, repos, config_files and setup_commands (provision.steps). Secrets (forwarded env values,
+the GitHub token) are written only to a file on a tmpfs inside the container, so they are in no
+container config, exec record, label, image, snapshot or result.
 """
 
 from __future__ import annotations
@@ -86,9 +86,7 @@ class Plan:
     config_files: list[FileEntry] = field(default_factory=list)
     probe: dict[str, object] | None = None
     steps: list[dict[str, object]] = field(default_factory=list)
-    #: The image's id (or cached purpose tag) for provision.home's cache of its files.
-    image_key: str | None = None
-    trust_cached: bool = True  # False: the image was just (re)built, read its files anew
+    image_key: str | None = None  # image id (or purpose tag) keying provision.home's cache
 
     @property
     def root(self) -> bool:
@@ -187,7 +185,7 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
             on_line=ctx.on_build_line,
         )
         out.image, out.cache_used = built.tag, built.cache_used
-        out.image_key, out.trust_cached = built.tag, built.cache_used
+        out.image_key = built.tag if built.cache_used else None  # just built: read its files
         detail = (
             f"{built.tag} (cached)"
             if built.cache_used
