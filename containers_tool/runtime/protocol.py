@@ -10,6 +10,7 @@ from containers_tool.runtime.types import (
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
+    ContainerStats,
     EngineInfo,
     ExecRequest,
     ExecResult,
@@ -341,4 +342,19 @@ class Runtime(Protocol):
 
     def remove_volume(self, volume: str) -> None:
         """Removes a named volume; idempotent."""
+        ...
+
+    # --- resource usage (stats, run): a capability of its own, kept apart from the core ---
+
+    def container_stats(self, container: str, *, peak: bool = False) -> ContainerStats:
+        """Returns one sample of a running container's counters (never a stream).
+
+        Args:
+            container: The container.
+            peak: Also read the most memory it ever used (may cost an exec on some engines).
+
+        Raises:
+            NotFoundError: No such container.
+            ConflictError: The container is not running.
+        """
         ...
