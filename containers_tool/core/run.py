@@ -88,6 +88,7 @@ def run(args: RunInput, ctx: Context) -> dict[str, object]:
     """
     settings = ctx.settings
     timeout = min(args.timeout or settings.run_timeout, settings.max_exec_timeout)
+    sweep_expired(ctx)
     run_id = new_run_id()
     draft = _draft(args, ctx, run_id, timeout)
     with ExitStack() as undo:
@@ -119,6 +120,26 @@ def run(args: RunInput, ctx: Context) -> dict[str, object]:
         "timeout": timeout,
         "hint": "Call run_result with this run_id and wait: <seconds>; run_cancel kills it.",
     }
+
+
+def sweep_expired(ctx: Context) -> list[str]:
+    """Removes run containers past their deadline that never ran or stopped unremoved.
+
+    A tool process killed between a run's create and start leaves a container no keep-alive
+    will end (it never started); past its deadline label no run can still need it.
+
+    Returns:
+        The names removed.
+    """
+    now = time.time()
+    removed = []
+    for info in ctx.runtime.list_containers(lb.managed_filter()):
+        deadline = info.labels.get(lb.RUN_DEADLINE, "")
+        if info.state != "running" and deadline.isdigit() and int(deadline) < now:
+            with contextlib.suppress(ToolError):
+                ctx.runtime.remove_container(info.id)
+                removed.append(info.name)
+    return removed
 
 
 def _draft(args: RunInput, ctx: Context, run_id: str, timeout: float) -> Draft:

@@ -1,15 +1,14 @@
 """stats: one resource sample per container, fetched in parallel, with totals.
 
-CPU % needs two readings of the cumulative CPU time: each container is read twice,
-`SAMPLE_GAP_S` apart, with one-shot requests (never the engines' streams, and never Docker's
-default stats call, which waits a second for its own second reading). All containers are
-sampled at the same time, so a session's stats take about one gap whatever its size.
+Each container gets one sample (never a stream); its CPU % covers `SAMPLE_GAP_S`, measured the
+cheapest way its engine allows (see the runtime's container_stats). All containers are
+sampled at the same time, so a session's stats take about one sample whatever its size.
+Where the engine cannot measure it, CPU % is the average since the container started.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -22,7 +21,8 @@ from containers_tool.runtime.types import ContainerInfo, ContainerStats
 SAMPLE_GAP_S = 0.2
 #: Containers sampled at most in one call (the result stays bounded); the rest are counted.
 MAX_CONTAINERS = 100
-WORKERS = 16
+WORKERS = 32
+
 
 _NUMBERS = (
     "cpu_percent",
@@ -75,19 +75,21 @@ def sample(ctx: Context, listed: ContainerInfo) -> dict[str, object] | None:
     """One container's row; None when it vanished while being sampled."""
     try:
         info = ctx.runtime.inspect_container(listed.id)
-        if info.state != "running":
-            return _row(info, None, None)
-        first = ctx.runtime.container_stats(info.id)
-        began = time.monotonic()
-        time.sleep(SAMPLE_GAP_S)
-        second = ctx.runtime.container_stats(info.id)
-        elapsed = time.monotonic() - began
+    except NotFoundError:
+        return None
+    if info.state != "running":
+        return _row(info, None, None)
+    try:
+        one = ctx.runtime.container_stats(info.id, cpu_window_s=SAMPLE_GAP_S)
     except NotFoundError:
         return None
     except ConflictError:  # stopped between the inspect and the reading
         return _row(info, None, None)
-    cpu = (second.cpu_ns - first.cpu_ns) / (elapsed * 1e9) * 100 if elapsed > 0 else 0.0
-    return _row(info, second, max(cpu, 0.0))
+    cpu = one.cpu_percent
+    if cpu is None:
+        up = uptime_s(info.started_at)
+        cpu = one.cpu_ns / (up * 1e9) * 100 if up else 0.0
+    return _row(info, one, cpu)
 
 
 def _row(info: ContainerInfo, s: ContainerStats | None, cpu: float | None) -> dict[str, object]:

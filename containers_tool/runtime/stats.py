@@ -13,6 +13,31 @@ PEAK_SCRIPT = (
 )
 PEAK_REQUEST = ExecRequest(argv=["/bin/sh", "-c", PEAK_SCRIPT], user="0:0", timeout_s=10)
 
+#: Prints the cgroup's CPU time (ns) twice, $1 seconds apart, each with the uptime (v1, v2).
+CPU_SCRIPT = """
+r() { cat /sys/fs/cgroup/cpuacct/cpuacct.usage 2>/dev/null \\
+  || cat /sys/fs/cgroup/cpu,cpuacct/cpuacct.usage 2>/dev/null \\
+  || awk '/^usage_usec/ { printf "%d000\\n", $2 }' /sys/fs/cgroup/cpu.stat 2>/dev/null; }
+u() { cut -d' ' -f1 /proc/uptime; }
+a=$(r); s=$(u); sleep "$1"; b=$(r); e=$(u); echo "$a $b $s $e"
+"""
+
+
+def cpu_request(window_s: float) -> ExecRequest:
+    """The exec that reads the container's own cgroup CPU time twice, `window_s` apart."""
+    argv = ["/bin/sh", "-c", CPU_SCRIPT, "containers-tool-cpu", f"{window_s:g}"]
+    return ExecRequest(argv=argv, user="0:0", timeout_s=window_s + 10)
+
+
+def parse_cpu(text: str, window_s: float) -> float | None:
+    """CPU % (100 = one CPU) from CPU_SCRIPT's line; None when the cgroup told nothing."""
+    try:
+        first, second, start, end = (float(w) for w in text.split())
+    except ValueError:
+        return None
+    gap = end - start if end > start else window_s  # /proc/uptime counts in 10 ms steps
+    return max((second - first) / (gap * 1e9) * 100, 0.0)
+
 
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else 0

@@ -232,6 +232,8 @@ class ContainerStats:
         blk_read_bytes: Bytes read from block devices.
         blk_write_bytes: Bytes written to block devices.
         pids: Processes and threads in it now.
+        cpu_percent: CPU use over the window asked for (100 = one CPU); None when not asked
+            for or not measurable.
     """
 
     cpu_ns: int
@@ -243,3 +245,4 @@ class ContainerStats:
     blk_read_bytes: int = 0
     blk_write_bytes: int = 0
     pids: int = 0
+    cpu_percent: float | None = None

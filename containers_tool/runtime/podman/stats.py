@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from containers_tool.errors import ConflictError, NotFoundError
@@ -18,19 +19,18 @@ def _int(value: Any) -> int:
 class PodmanStats(PodmanExec):
     """Stats over libpod's stats endpoint; a mixin of PodmanRuntime (the peak needs an exec)."""
 
-    def container_stats(self, container: str, *, peak: bool = False) -> ContainerStats:
+    def container_stats(
+        self, container: str, *, peak: bool = False, cpu_window_s: float = 0.0
+    ) -> ContainerStats:
         """See Runtime.container_stats."""
-        subject = f"Container {container!r}"
-        params = {"stream": "false", "containers": container}
-        with _engine_errors(subject):
-            body = _check(self._api.get("/containers/stats", params=params)).json()
-        rows = body.get("Stats") or [] if isinstance(body, dict) else []
-        if not rows:
-            error = str((body or {}).get("Error") or "no stats") if isinstance(body, dict) else ""
-            if "no such container" in error:
-                raise NotFoundError(f"{subject} was not found.", hint="Call list.")
-            raise ConflictError(f"{subject} has no stats: {error}", hint="Is it running?")
-        row: dict[str, Any] = rows[0]
+        row = self._stats_row(container)
+        cpu = None
+        if cpu_window_s:  # libpod answers at once: two readings, the window apart
+            time.sleep(cpu_window_s)
+            first, row = row, self._stats_row(container)
+            wall = _int(row.get("SystemNano")) - _int(first.get("SystemNano"))
+            used = _int(row.get("CPUNano")) - _int(first.get("CPUNano"))
+            cpu = max(used / wall * 100, 0.0) if wall > 0 else None
         found = None
         if peak:  # libpod reports no high-water mark; the container's own cgroup has it
             found = parse_peak(self.exec_command(container, PEAK_REQUEST).stdout.text)
@@ -44,4 +44,18 @@ class PodmanStats(PodmanExec):
             blk_read_bytes=_int(row.get("BlockInput")),
             blk_write_bytes=_int(row.get("BlockOutput")),
             pids=_int(row.get("PIDs")),
+            cpu_percent=cpu,
         )
+
+    def _stats_row(self, container: str) -> dict[str, Any]:
+        subject = f"Container {container!r}"
+        params = {"stream": "false", "containers": container}
+        with _engine_errors(subject):
+            body = _check(self._api.get("/containers/stats", params=params)).json()
+        rows = body.get("Stats") or [] if isinstance(body, dict) else []
+        if not rows:
+            error = str((body or {}).get("Error") or "no stats") if isinstance(body, dict) else ""
+            if "no such container" in error:
+                raise NotFoundError(f"{subject} was not found.", hint="Call list.")
+            raise ConflictError(f"{subject} has no stats: {error}", hint="Is it running?")
+        return dict(rows[0])
