@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+from containers_tool import ContainersTool
+from containers_tool.settings import Settings
 from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 RUN_LABEL = "io.containers-tool.run-id"
@@ -185,3 +187,14 @@ def test_run_removes_expired_run_containers_that_never_started(tool, engine, raw
     raw.containers.create(BUSYBOX, ["sleep", "1"], name=name, labels=labels)
     _run(tool, command="true")
     assert _left(raw, "io.containers-tool.run-deadline", "1000") == []
+
+
+def test_an_unread_background_run_is_removed_after_the_retention(engine, raw):
+    settings = Settings(runtime=engine, run_retention=1)
+    with ContainersTool(settings, session_id=unique("s-retain")) as short:
+        started = short.call("run", image=BUSYBOX, command="echo done", wait=False)
+        assert started["ok"], started
+        run_id = started["run_id"]
+        assert wait_until(lambda: not _left(raw, RUN_LABEL, run_id), timeout=60, interval=0.5)
+        late = short.call("run_result", run_id=run_id)
+        assert (late["error"]["code"], late["error"]["field"]) == ("not_found", "run_id")
