@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.create import Draft, make, plan_create
-from containers_tool.core.exec import shell_argv
+from containers_tool.core.exec import result_payload, shell_argv
 from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import EngineError, InternalError, ToolError
 from containers_tool.models.lifecycle import CreateInput
@@ -247,25 +247,17 @@ def payload(
             "usage": used,
         }
         return out
-    truncated = result.stdout.truncated or result.stderr.truncated
     out = {
         "run_id": handle.run_id,
         "state": "timed_out" if result.timed_out else "exited",
-        "exit_code": result.exit_code,
-        "stdout": result.stdout.text,
-        "stderr": result.stderr.text,
-        "truncated": truncated,
-        "stdout_bytes": result.stdout.total_bytes,
-        "stderr_bytes": result.stderr.total_bytes,
-        "timed_out": result.timed_out,
+        **result_payload(result),
         "cancelled": False,
-        "duration_ms": result.duration_ms,
         "result": parse_result(result.stdout.text),
         "usage": used,
     }
     if result.timed_out:
         out["hint"] = f"Killed after {handle.timeout:g}s; pass a larger timeout."
-    elif truncated:
+    elif out["truncated"]:
         out["hint"] = TRUNCATED_HINT
     return out
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Any
 
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
@@ -16,11 +17,11 @@ RUN_LABEL = "io.containers-tool.run-id"
 SESSION_LABEL = "io.containers-tool.session"
 
 
-def _left(raw, label: str, value: str) -> list:
-    return raw.containers.list(all=True, filters={"label": f"{label}={value}"})
+def _left(raw: Any, label: str, value: str) -> list[Any]:
+    return list(raw.containers.list(all=True, filters={"label": f"{label}={value}"}))
 
 
-def _state(container) -> str:
+def _state(container: Any) -> str:
     state = container.attrs.get("State")  # Podman's list rows hold a string, Docker's a dict
     return str(state if isinstance(state, str) else (state or {}).get("Status", ""))
 
