@@ -25,7 +25,7 @@ from containers_tool.context import Context
 from containers_tool.core.create import Draft, make, plan_create
 from containers_tool.core.exec import result_payload, shell_argv
 from containers_tool.envelope import TRUNCATED_HINT
-from containers_tool.errors import EngineError, InternalError, ToolError
+from containers_tool.errors import EngineError, InternalError, NotFoundError, ToolError
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.models.run import RunInput
 from containers_tool.provision import plan as provision
@@ -217,15 +217,29 @@ def execute(ctx: Context, handle: RunHandle) -> None:
     try:
         result = ctx.runtime.exec_command(handle.cid, req)
     except ToolError as exc:
-        if not handle.cancelled:  # a cancel removes the container under the exec
+        if not handle.cancelled and _alive(ctx, handle.cid):
             handle.error = exc
             handle.done.set()
             return
+    if not handle.cancelled and not _alive(ctx, handle.cid):
+        # Removed under the exec by another process's run_cancel (or a destroy): the engine
+        # then reports a kill (137) or nothing, which is no exit of the command's own.
+        handle.cancelled = True
     if handle.cancelled or result is None:
         handle.result = payload(handle, None, handle.usage or usage(ctx, handle.cid))
     else:
         handle.result = payload(handle, result, usage(ctx, handle.cid))
     handle.done.set()
+
+
+def _alive(ctx: Context, cid: str) -> bool:
+    """Whether the run's container still runs: before its deadline only a kill stops it."""
+    try:
+        return ctx.runtime.inspect_container(cid).state == "running"
+    except NotFoundError:
+        return False
+    except ToolError:
+        return True
 
 
 def payload(

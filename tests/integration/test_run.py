@@ -201,3 +201,27 @@ def test_an_unread_background_run_is_removed_after_the_retention(engine, raw):
         assert wait_until(lambda: not _left(raw, RUN_LABEL, run_id), timeout=60, interval=0.5)
         late = short.call("run_result", run_id=run_id)
         assert (late["error"]["code"], late["error"]["field"]) == ("not_found", "run_id")
+
+
+CANCEL_ELSEWHERE = """
+import json, sys
+from containers_tool import ContainersTool
+with ContainersTool(runtime=sys.argv[1], session_id=sys.argv[2]) as tool:
+    print(json.dumps(tool.call("run_cancel", run_id=sys.argv[3])))
+"""
+
+
+def test_another_process_cancels_a_background_run(tool, engine, raw):
+    started = tool.call("run", image=BUSYBOX, command="sleep 120", wait=False)
+    assert started["ok"], started
+    run_id = started["run_id"]
+    argv = [sys.executable, "-c", CANCEL_ELSEWHERE, engine, unique("s-other"), run_id]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    cancelled = json.loads(out.stdout)
+    assert cancelled["ok"], cancelled
+    assert (cancelled["cancelled"], cancelled["state"]) == (True, "cancelled")
+    assert _left(raw, RUN_LABEL, run_id) == []
+    # The starting process reports the run as cancelled too, not as an engine failure.
+    seen = tool.call("run_result", run_id=run_id, wait=30)
+    assert seen["ok"], seen
+    assert (seen["state"], seen["cancelled"]) == ("cancelled", True)
