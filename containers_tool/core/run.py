@@ -221,15 +221,31 @@ def execute(ctx: Context, handle: RunHandle) -> None:
             handle.error = exc
             handle.done.set()
             return
-    if not handle.cancelled and not _alive(ctx, handle.cid):
-        # Removed under the exec by another process's run_cancel (or a destroy): the engine
-        # then reports a kill (137) or nothing, which is no exit of the command's own.
+    if not handle.cancelled and _removed_under(ctx, handle.cid, result):
+        # Another process's run_cancel (or a destroy): the engine then reports a kill (137)
+        # or nothing, which is no exit of the command's own.
         handle.cancelled = True
     if handle.cancelled or result is None:
         handle.result = payload(handle, None, handle.usage or usage(ctx, handle.cid))
     else:
         handle.result = payload(handle, result, usage(ctx, handle.cid))
     handle.done.set()
+
+
+#: Exit codes of an exec whose container may have been killed under it.
+_KILLED = (None, 137)
+
+
+def _removed_under(ctx: Context, cid: str, result: ExecResult | None) -> bool:
+    """Whether the container was killed under the exec; a kill's exit can beat the state."""
+    if result is not None and (result.timed_out or result.exit_code not in _KILLED):
+        return not _alive(ctx, cid)
+    deadline = time.monotonic() + 3.0
+    while _alive(ctx, cid):
+        if time.monotonic() > deadline:
+            return False  # the command itself was killed (e.g. out of memory)
+        time.sleep(0.1)
+    return True
 
 
 def _alive(ctx: Context, cid: str) -> bool:
