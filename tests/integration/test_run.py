@@ -225,3 +225,13 @@ def test_another_process_cancels_a_background_run(tool, engine, raw):
     seen = tool.call("run_result", run_id=run_id, wait=30)
     assert seen["ok"], seen
     assert (seen["state"], seen["cancelled"]) == ("cancelled", True)
+
+
+def test_run_with_a_purpose_gets_its_image_and_env_but_nothing_from_the_host(tool, monkeypatch):
+    # t-cache forwards API keys ("auto") to create; a run forwards nothing.
+    monkeypatch.setenv("H14A_TEST_API_KEY", "host-value-must-stay-out")
+    done = tool.call("run", purpose="t-cache", command="echo $T_CACHE; test -s /etc/built-at; env")
+    assert done["ok"], done
+    assert done["exit_code"] == 0
+    assert done["stdout"].startswith("yes\n")
+    assert "host-value-must-stay-out" not in done["stdout"]
