@@ -8,7 +8,6 @@ Where the engine cannot measure it, CPU % is the average since the container sta
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, NotFoundError
 from containers_tool.runtime.types import ContainerInfo, ContainerStats
+from containers_tool.times import iso
 
 #: Seconds between a container's two readings (the window its CPU % covers).
 SAMPLE_GAP_S = 0.2
@@ -124,18 +124,10 @@ def total(rows: list[dict[str, object]]) -> dict[str, object]:
     return sums
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
 def uptime_s(started_at: str) -> int | None:
-    """Seconds since an engine's StartedAt (RFC 3339, nanoseconds allowed); None if unknown."""
-    if not started_at:
+    """Seconds since an engine's StartedAt (any form times.iso reads); None if unknown."""
+    moment = iso(started_at)
+    if moment is None:
         return None
-    text = _FRACTION.sub(r"\1", started_at.strip()).replace("Z", "+00:00")
-    try:
-        started = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
+    started = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     return max(int((datetime.now(UTC) - started).total_seconds()), 0)
