@@ -334,9 +334,14 @@ def _background(ctx: Context, handle: RunHandle) -> None:
         handle.error = InternalError(f"The run failed unexpectedly: {type(exc).__name__}.")
     finally:
         handle.done.set()
-    if not handle.read.wait(ctx.settings.run_retention):
-        remove(ctx, handle)
-        forget(handle)
+    if handle.read.wait(ctx.settings.run_retention):
+        return
+    with _LOCK:  # unread: nobody may read it from here on
+        if handle.read.is_set():
+            return
+        handle.read.set()
+        _RUNS.pop(handle.run_id, None)
+    remove(ctx, handle)
 
 
 def store(ctx: Context, handle: RunHandle) -> None:
