@@ -91,8 +91,7 @@ def test_run_with_a_missing_image_fails_and_leaves_nothing(tool, raw):
     session = unique("s-run")
     done = tool.call("run", image="localhost/h14a-missing:1", command="true", session_id=session)
     assert not done["ok"]
-    # Podman 4.3 reports some missing localhost/ images at create as an engine error.
-    assert done["error"]["code"] in ("not_found", "engine_error")
+    assert (done["error"]["code"], done["error"]["field"]) == ("not_found", "image")
     assert _left(raw, SESSION_LABEL, session) == []
 
 
