@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from containers_tool.cli.render import show
 from containers_tool.core.run import parse_result
 from containers_tool.core.stats import total, uptime_s
 from containers_tool.models.run import RunInput
@@ -106,3 +107,10 @@ def test_run_input_refuses_bad_env_names_sizes_and_two_image_sources():
         RunInput(command="true", image="busybox", purpose="python")
     defaults = RunInput(command="true")
     assert (defaults.network, defaults.wait, defaults.timeout) == ("none", True, None)
+
+
+def test_cli_status_of_a_run_is_its_commands_and_a_running_one_succeeds(capsys):
+    assert show({"ok": True, "operation": "run", "exit_code": 3, "timed_out": False}, True) == 3
+    assert show({"ok": True, "operation": "run", "exit_code": None, "timed_out": True}, True) == 124
+    assert show({"ok": True, "operation": "run", "run_id": "r-1", "state": "running"}, True) == 0
+    capsys.readouterr()
