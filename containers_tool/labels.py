@@ -48,6 +48,9 @@ COMPOSE_PROJECT = PREFIX + "compose-project"
 COMPOSE_SERVICE = PREFIX + "compose-service"
 COMPOSE_NETWORK = PREFIX + "compose-network"
 CACHE_LABEL = PREFIX + "purpose-cache"
+#: The run id of a one-shot `run` container, and when (epoch seconds) its keep-alive ends.
+RUN_ID = PREFIX + "run-id"
+RUN_DEADLINE = PREFIX + "run-deadline"
 KEY_LABEL = PREFIX + "cache-key"
 
 #: Names of warm-pool containers waiting to be taken (core/pool.py): hidden, never resolved.
@@ -73,6 +76,8 @@ IMAGE_PATTERN = (
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+#: Run ids (returned by run).
+RUN_ID_PATTERN = r"^r-[a-f0-9]{12}$"
 #: Purpose names (file names under purposes/).
 PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
 

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     exec_timeout: float = Field(120.0, gt=0)
     max_exec_timeout: float = Field(3600.0, gt=0)
     output_limit: int = Field(16_000, ge=256)
+    run_timeout: float = Field(300.0, gt=0, description="Default timeout of run, in seconds.")
+    run_grace: float = Field(
+        30.0,
+        ge=1,
+        description="Seconds a run's container outlives its timeout when nobody removes it "
+        "(its tool process was killed); then it ends and the engine removes it.",
+    )
+    run_retention: float = Field(
+        3600.0, ge=1, description="Seconds a finished run (wait: false) waits to be read."
+    )
     session_network: bool = Field(
         False, description="Put every container of a session on its own private network."
     )

@@ -2,8 +2,8 @@
 
 Operation subcommands are generated from the OPERATIONS registry (see cli/args.py), so an
 operation added later appears here without a change. Results print as tables; `--json` prints
-the raw envelope for scripts. Exit status: 0 on success, 1 on a tool error, and for `exec` the
-command's own exit status (124 when it timed out).
+the raw envelope for scripts. Exit status: 0 on success, 1 on a tool error, and for `exec` and
+a finished `run` the command's own exit status (124 when it timed out).
 """
 
 from __future__ import annotations

@@ -184,7 +184,10 @@ def show(result: dict[str, Any], as_json: bool) -> int:
         RENDERERS.get(str(result.get("operation")), show_generic)(result)
     if not result.get("ok"):
         return 1
-    if result.get("operation") == "exec":
+    # A run's own command gets exec's status; a run still going (wait: false) is a success.
+    if result.get("operation") == "exec" or (
+        result.get("operation") in ("run", "run_result") and "exit_code" in result
+    ):
         if result.get("timed_out"):
             return 124
         code = result.get("exit_code")

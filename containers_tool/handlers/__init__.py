@@ -9,6 +9,7 @@ from containers_tool.handlers import (
     lifecycle,
     networks,
     preflight,
+    run,
     shells,
     snapshot,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "lifecycle",
     "networks",
     "preflight",
+    "run",
     "shells",
     "snapshot",
 ]

@@ -10,6 +10,7 @@ from containers_tool.runtime.types import (
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
+    ContainerStats,
     EngineInfo,
     ExecRequest,
     ExecResult,
@@ -350,4 +351,23 @@ class Runtime(Protocol):
 
     def remove_volume(self, volume: str) -> None:
         """Removes a named volume; idempotent."""
+        ...
+
+    # --- resource usage (stats, run): a capability of its own, kept apart from the core ---
+
+    def container_stats(
+        self, container: str, *, peak: bool = False, cpu_window_s: float = 0.0
+    ) -> ContainerStats:
+        """Returns one sample of a running container's counters (never a stream).
+
+        Args:
+            container: The container.
+            peak: Also read the most memory it ever used (may cost an exec on some engines).
+            cpu_window_s: When > 0, also measure CPU % over about that many seconds, the
+                cheapest way the engine allows (the call then takes about that long).
+
+        Raises:
+            NotFoundError: No such container.
+            ConflictError: The container is not running.
+        """
         ...

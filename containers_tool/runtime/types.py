@@ -86,6 +86,8 @@ class ContainerSpec:
     #: tmpfs mounts: path -> mount options (e.g. "mode=1777"); never part of a commit/snapshot.
     tmpfs: Mapping[str, str] = field(default_factory=dict)
     hostname: str | None = None
+    #: The engine removes the container itself once PID 1 exits (one-shot runs).
+    auto_remove: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +216,33 @@ class VolumeInfo:
 
     name: str
     labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerStats:
+    """One sample of a running container's resource counters (cumulative since it started).
+
+    Attributes:
+        cpu_ns: CPU time used by all its processes, in nanoseconds.
+        memory_used_bytes: Memory in use now, page cache that can be dropped left out.
+        memory_limit_bytes: Its memory limit (the host's memory when it has none).
+        memory_peak_bytes: The most memory it ever used; None when not asked for or unknown.
+        net_rx_bytes: Bytes received on all its interfaces.
+        net_tx_bytes: Bytes sent on all its interfaces.
+        blk_read_bytes: Bytes read from block devices.
+        blk_write_bytes: Bytes written to block devices.
+        pids: Processes and threads in it now.
+        cpu_percent: CPU use over the window asked for (100 = one CPU); None when not asked
+            for or not measurable.
+    """
+
+    cpu_ns: int
+    memory_used_bytes: int
+    memory_limit_bytes: int
+    memory_peak_bytes: int | None = None
+    net_rx_bytes: int = 0
+    net_tx_bytes: int = 0
+    blk_read_bytes: int = 0
+    blk_write_bytes: int = 0
+    pids: int = 0
+    cpu_percent: float | None = None

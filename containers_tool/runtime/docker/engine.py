@@ -21,8 +21,8 @@ from containers_tool.errors import (
 )
 from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.docker.errors import _engine_errors
-from containers_tool.runtime.docker.exec import DockerExec
 from containers_tool.runtime.docker.networks import DockerNetworks
+from containers_tool.runtime.docker.stats import DockerStats
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.streams import (
     build_failed,
@@ -45,7 +45,7 @@ from containers_tool.runtime.users import ExecUsers, exec_user_labels
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-class DockerRuntime(DockerExec, DockerNetworks):
+class DockerRuntime(DockerStats, DockerNetworks):
     """Docker Engine over its REST API.
 
     Args:
@@ -137,6 +137,7 @@ class DockerRuntime(DockerExec, DockerNetworks):
             port_bindings=port_bindings or None,
             network_mode=spec.network,
             tmpfs=dict(spec.tmpfs) or None,
+            auto_remove=spec.auto_remove,
         )
         with _engine_errors(f"Container {spec.name!r}"):
             created = self._api.create_container(

@@ -19,9 +19,9 @@ from containers_tool.errors import (
 )
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.podman.errors import _check, _engine_errors, _explain
-from containers_tool.runtime.podman.exec import PodmanExec
 from containers_tool.runtime.podman.images import PodmanImages
 from containers_tool.runtime.podman.networks import PodmanNetworks
+from containers_tool.runtime.podman.stats import PodmanStats
 from containers_tool.runtime.streams import (
     log_params,
     read_frames,
@@ -40,7 +40,7 @@ from containers_tool.runtime.users import ExecUsers, exec_user_labels
 ROOTFUL_SOCKET = "unix:///run/podman/podman.sock"
 
 
-class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
+class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
     """Podman over its libpod REST API.
 
     Args:
@@ -146,6 +146,7 @@ class PodmanRuntime(PodmanImages, PodmanExec, PodmanNetworks):
             "no_new_privileges": spec.no_new_privileges,
             "resource_limits": limits,
             "stop_timeout": 2,
+            "remove": spec.auto_remove,
             "mounts": [
                 {
                     "destination": m.target,
