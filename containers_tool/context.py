@@ -15,8 +15,9 @@ from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.provision.purposes import PurposeRegistry
 from containers_tool.runtime.backends import get_runtime
 from containers_tool.runtime.protocol import Runtime
-from containers_tool.runtime.types import EngineInfo
-from containers_tool.settings import Settings
+from containers_tool.runtime.types import ContainerInfo, EngineInfo
+from containers_tool.settings import Settings, state_dir
+from containers_tool.store import Store
 
 if TYPE_CHECKING:
     from containers_tool.core.pool import Pool
@@ -52,6 +53,10 @@ class Context:
     def __init__(self, settings: Settings, session_id: str, runtime: Runtime | None = None) -> None:
         self.settings = settings
         self.session_id = session_id
+        #: Everything this tool makes carries it; nothing of another tenant is visible.
+        self.tenant = settings.tenant
+        #: What the engine cannot record (agent bindings), shared by the tenant's processes.
+        self.store = Store(state_dir(settings))
         self._runtime = runtime
         self._lock = threading.Lock()
         self._refs: dict[str, Ref] = {}
@@ -124,7 +129,8 @@ class Context:
         except NotFoundError:
             info = None
         waiting = info is not None and info.name.startswith(lb.POOL_PREFIX)  # a pool's, hidden
-        if info is None or waiting or not lb.is_managed(info.labels):
+        # Another tenant's container, or another session's ephemeral one, is not there at all.
+        if info is None or waiting or not lb.visible(info.labels, self.tenant, self.session_id):
             raise self.not_found(container, field)
         ref = Ref(
             info.id,
@@ -174,10 +180,27 @@ class Context:
         for key in [k for k, v in self._refs.items() if container in (v.name, v.id)]:
             self._refs.pop(key, None)
 
+    def visible_containers(self, session_id: str | None = None) -> list[ContainerInfo]:
+        """Lists the containers this session may see, optionally only one session's.
+
+        They are the tenant's containers of this session, and its persistent ones of any.
+        """
+        infos = self.runtime.list_containers(lb.managed_filter(session_id, self.tenant))
+        return [
+            i
+            for i in infos
+            if lb.visible(i.labels, self.tenant, self.session_id)
+            and not i.name.startswith(lb.POOL_PREFIX)  # a pool's: nobody's yet
+        ]
+
+    def tenant_containers(self, session_id: str | None = None) -> list[ContainerInfo]:
+        """Lists all the tenant's containers, of every session (quota, destroy_all)."""
+        infos = self.runtime.list_containers(lb.managed_filter(session_id, self.tenant))
+        return [i for i in infos if lb.in_tenant(i.labels, self.tenant)]
+
     def not_found(self, container: str, field: str = "container") -> NotFoundError:
-        """Builds the not_found error for a container, naming close matches."""
-        found = self.runtime.list_containers(lb.managed_filter())
-        names = [c.name for c in found if not c.name.startswith(lb.POOL_PREFIX)]
+        """Builds the not_found error for a container, naming close visible matches."""
+        names = [c.name for c in self.visible_containers()]
         close = difflib.get_close_matches(container, names, n=3, cutoff=0.5)
         hint = "Call list to see the containers this tool manages"
         hint += f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."

@@ -11,6 +11,10 @@ from containers_tool.errors import InvalidInputError
 PREFIX = "io.containers-tool."
 MANAGED_BY = PREFIX + "managed-by"
 SESSION = PREFIX + "session"
+#: The tenant an object belongs to; another tenant's objects are invisible (not_found).
+TENANT = PREFIX + "tenant"
+#: The agent an auto container was made for (resolve_agent finds it again by this and TENANT).
+AGENT = PREFIX + "agent"
 PURPOSE = PREFIX + "purpose"
 PERSISTENT = PREFIX + "persistent"
 CREATED = PREFIX + "created"
@@ -26,6 +30,8 @@ FORWARDED_ENV = PREFIX + "forwarded-env"
 ENVFILE_DIR = "/run/containers-tool"
 ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"
+#: The tenant of objects made before tenants existed, and of a tool whose settings name none.
+DEFAULT_TENANT = "default"
 
 # Keys of the features built on the engine record: networks, compose, images, snapshots, users.
 #: The label holding the default user of execs (uid:gid or a name).
@@ -61,6 +67,10 @@ POOL_PREFIX = "ct-pool-"
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
 #: Tool session ids (label values and list filters).
 SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Tenant names: lowercase, since they go into network names and lock file names.
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+#: Agent names (bind_agent, resolve_agent); they go into labels and container names.
+AGENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 #: Persistent shell names (exec session=).
 SHELL_SESSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 #: Background job ids.
@@ -94,12 +104,36 @@ def valid_session_id(value: str) -> bool:
     return bool(_SESSION_RE.match(value))
 
 
-def managed_filter(session_id: str | None = None) -> dict[str, str]:
-    """Returns the label filter that selects what the tool made, optionally one session's."""
+def managed_filter(session_id: str | None = None, tenant: str | None = None) -> dict[str, str]:
+    """Returns the label filter that selects what the tool made, optionally one session's.
+
+    A tenant other than the default narrows it at the engine. The default tenant's filter cannot:
+    objects made before tenants existed carry no tenant label and belong to it, so callers
+    also keep only `in_tenant` rows (which every list does through `Context`).
+    """
     labels = {MANAGED_BY: MANAGER}
     if session_id:
         labels[SESSION] = session_id
+    if tenant and tenant != DEFAULT_TENANT:
+        labels[TENANT] = tenant
     return labels
+
+
+def tenant_of(labels: Mapping[str, str]) -> str:
+    """Returns the tenant an object's labels name (the default one when they name none)."""
+    return labels.get(TENANT) or DEFAULT_TENANT
+
+
+def in_tenant(labels: Mapping[str, str], tenant: str) -> bool:
+    """Tells whether the tool made the object for `tenant`."""
+    return is_managed(labels) and tenant_of(labels) == tenant
+
+
+def visible(labels: Mapping[str, str], tenant: str, session_id: str) -> bool:
+    """Tells whether a session may see a container: its tenant's, and its own or persistent."""
+    if not in_tenant(labels, tenant):
+        return False
+    return labels.get(SESSION) == session_id or labels.get(PERSISTENT) == "true"
 
 
 def is_managed(labels: Mapping[str, str]) -> bool:

@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from containers_tool.labels import TENANT_PATTERN
+from containers_tool.sizes import parse_size
 
 
 def config_dir() -> Path:
@@ -25,6 +28,18 @@ def user_config_file() -> Path:
     """Returns the settings file: CONTAINERS_TOOL_CONFIG, else config.yaml in the config dir."""
     explicit = os.environ.get("CONTAINERS_TOOL_CONFIG")
     return Path(explicit) if explicit else config_dir() / "config.yaml"
+
+
+def state_dir(settings: Settings) -> Path:
+    """Returns where state shared by the tenant's processes lives (bindings, locks).
+
+    The `state_dir` setting, else $XDG_STATE_HOME/containers-tool, else
+    ~/.local/state/containers-tool.
+    """
+    if settings.state_dir:
+        return Path(settings.state_dir)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "containers-tool"
 
 
 class Settings(BaseSettings):
@@ -85,6 +100,54 @@ class Settings(BaseSettings):
     )
     allow_privileged: bool = False
     allow_engine_socket: bool = False
+    # --- tenants, quotas, memory tiers, agent bindings ---
+    tenant: str = Field(
+        "default",
+        pattern=TENANT_PATTERN,
+        description="The tenant this tool serves; it never sees another tenant's objects.",
+    )
+    max_containers_per_tenant: int = Field(
+        20, ge=1, description="Containers the tenant may have on the engine at once."
+    )
+    allowed_memory_tiers: list[str] = Field(
+        default_factory=lambda: ["1g", "4g", "16g", "64g"],
+        min_length=1,
+        description="memory_limit values create accepts; memory_limit and default_auto_memory "
+        "are always allowed too.",
+    )
+    default_auto_memory: str = Field("1g", description="Memory of the auto containers of agents.")
+    fallback_to_auto_on_missing_binding: bool = Field(
+        False, description="resolve_agent in explicit mode without a binding uses the auto one."
+    )
+    state_dir: str | None = Field(
+        None, description="Bindings and locks; default $XDG_STATE_HOME/containers-tool."
+    )
+
+    @field_validator("memory_limit", "default_auto_memory")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        parse_size(value)  # a ValueError names the value
+        return value
+
+    @field_validator("allowed_memory_tiers")
+    @classmethod
+    def _sizes(cls, value: list[str]) -> list[str]:
+        for tier in value:
+            parse_size(tier)
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_are_tiers(self) -> Settings:
+        # The defaults are always allowed: a create that names them must not be refused.
+        tiers = self.allowed_memory_tiers
+        for default in (self.memory_limit, self.default_auto_memory):
+            if parse_size(default) not in {parse_size(t) for t in tiers}:
+                tiers.append(default)
+        return self
+
+    def memory_tiers(self) -> list[int]:
+        """Returns the allowed memory limits in bytes, smallest first."""
+        return sorted({parse_size(t) for t in self.allowed_memory_tiers})
 
     @classmethod
     def settings_customise_sources(

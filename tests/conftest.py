@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 # Tests point default images at locally imported bases through the same documented settings file
 # that users of mirrors and air-gapped machines use (see config/local-bases.yaml).
 os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bases.yaml"))
+# Every helper's run shares the engines' default tenant: its quota must not be what fails a test
+# (the quota tests use their own tenants with small limits).
+os.environ.setdefault("CONTAINERS_TOOL_MAX_CONTAINERS_PER_TENANT", "10000")
 # The suite's own purposes (t-cache, t-pip) live in its config dir, as a user's would.
 os.environ.setdefault("CONTAINERS_TOOL_PURPOSES_DIR", str(REPO / "tests" / "data" / "purposes"))
 

@@ -196,6 +196,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     p.add_argument("--port", type=int, default=8765, help="HTTP port (0: any free one)")
     p.add_argument("--session-id", help="session to own (default: a fresh one)")
     p.add_argument(
+        "--tenant", help="tenant to serve; it sees nothing of others (default: the setting)"
+    )
+    p.add_argument(
         "--idle-timeout",
         type=mcp_idle_timeout,
         default=DEFAULT_IDLE_TIMEOUT_S,
@@ -240,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         from containers_tool.mcp.server import serve
 
         overrides = {"runtime": args.runtime} if args.runtime else {}
+        if args.tenant:
+            overrides["tenant"] = args.tenant
         try:
             return serve(
                 http=args.http,

@@ -30,6 +30,7 @@ from containers_tool.errors import (
 )
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
+from containers_tool.policy import tiers
 from containers_tool.runtime.compose import ComposeDriver, detect
 from containers_tool.sizes import parse_size
 
@@ -96,6 +97,7 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
             field="network",
         )
     if args.network:
+        networks.foreign_network(ctx, args.network)
         joins.networks.append(args.network)
     if wants_compose:
         project = project_name(args, name)
@@ -220,6 +222,7 @@ def _up(
         allow_engine_socket=ctx.settings.allow_engine_socket,
         project_dir=project_dir,
     )
+    tiers.check_compose_memory(doc, where, ctx.settings, ctx.engine_info().memory_bytes)
     if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
         {lb.ATTACHED_TO: name}
     ):
@@ -246,6 +249,7 @@ def _up(
         lb.ATTACHED_TO: name,
         lb.MEMBER: "true",
         lb.SESSION: session,
+        lb.TENANT: ctx.tenant,
         lb.COMPOSE_PROJECT: project,
     }
     # Never raises: a failed teardown must not replace the error that caused it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -10,12 +11,13 @@ from pathlib import Path, PurePosixPath
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import compose, jobs
+from containers_tool.core import compose, jobs, quota
 from containers_tool.core.containers import connect_command
 from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
 from containers_tool.errors import ConflictError, EngineError, NotFoundError
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import container as policy
+from containers_tool.policy import tiers
 from containers_tool.provision import home as provision_home
 from containers_tool.provision import plan as provision
 from containers_tool.provision import steps as provision_steps
@@ -102,12 +104,15 @@ class Draft:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
-def create(args: CreateInput, ctx: Context) -> dict[str, object]:
+def create(
+    args: CreateInput, ctx: Context, tool_labels: Mapping[str, str] | None = None
+) -> dict[str, object]:
     """Creates and starts a container with limits, labels and the mapped user.
 
     Args:
         args: The validated create input.
         ctx: The tool's context.
+        tool_labels: Labels of the tool's own namespace to add (callers' labels cannot).
 
     Returns:
         The create payload: name, id, image, user, workdir, connect line, provisioning steps.
@@ -116,6 +121,8 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         ToolError: Any refusal or engine failure; whatever was made is removed first.
     """
     draft = plan_create(args, ctx, check_image=ctx.pool is None)
+    if tool_labels:  # no pooled container has them: such a create is never served from the pool
+        draft.spec = replace(draft.spec, labels={**draft.spec.labels, **tool_labels})
     member = ctx.pool.take(args, draft.spec) if ctx.pool is not None else None
     image_step(ctx, draft, present=member is not None)
     with ExitStack() as undo:
@@ -149,6 +156,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     settle_s = settle_window(args)
     resources = purpose.resources if purpose else None
     limits = policy.resource_limits(args, settings, resources, ctx.engine_info().cpus)
+    tiers.check_memory(args.memory_limit, settings, ctx.engine_info().memory_bytes)
     mounts = policy.mounts(args, workdir, Path.cwd(), settings)
     session = args.session_id or ctx.session_id
     # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
@@ -159,7 +167,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     if own_image:
         steps.insert(0, own_image[0])
         prov.image_key = own_image[1]
-    labels = _labels(args, session, workdir, prov)
+    labels = _labels(ctx, args, session, workdir, prov)
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
     draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
     if check_image:
@@ -182,11 +190,14 @@ def image_step(ctx: Context, draft: Draft, present: bool = False) -> None:
     draft.steps.insert(0, step)
 
 
-def _labels(args: CreateInput, session: str, workdir: str, prov: Plan) -> dict[str, str]:
+def _labels(
+    ctx: Context, args: CreateInput, session: str, workdir: str, prov: Plan
+) -> dict[str, str]:
     labels = {
         **lb.user_labels(args.labels),
         lb.MANAGED_BY: lb.MANAGER,
         lb.SESSION: session,
+        lb.TENANT: ctx.tenant,
         lb.PURPOSE: "none",
         lb.PERSISTENT: str(args.persistent).lower(),
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
@@ -252,13 +263,15 @@ def make(
     Returns:
         The container id, its inspect after start, and the user its execs run as.
     """
+    quota.check(ctx)  # before a compose stack or network is made for nothing
     # A compose stack and the session network exist before the container joins them.
     joins = compose.prepare(ctx, draft.args, draft.name, draft.session, undo)
     draft.steps.extend(joins.steps)
     if joins.networks or joins.labels:
         labels = {**draft.spec.labels, **joins.labels}
         draft.spec = replace(draft.spec, network=joins.networks[0], labels=labels)
-    cid = _create_container(ctx, draft.spec)
+    with quota.slot(ctx):  # count and create as one step, whatever runs beside it
+        cid = _create_container(ctx, draft.spec)
     undo.callback(ctx.runtime.remove_container, cid)
     for extra in dict.fromkeys(joins.networks[1:]):  # engines take one network at create
         ctx.runtime.connect_network(extra, cid, [])

@@ -32,11 +32,12 @@ SIDECAR_IMAGE = "busybox:latest"
 LISTEN_PORT = 15000
 
 
-def network_labels(session: str, extra: Mapping[str, str]) -> dict[str, str]:
+def network_labels(ctx: Context, session: str, extra: Mapping[str, str]) -> dict[str, str]:
     return {
         **extra,
         lb.MANAGED_BY: lb.MANAGER,
         lb.SESSION: session,
+        lb.TENANT: ctx.tenant,
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -46,7 +47,7 @@ def managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo
         info = ctx.runtime.inspect_network(name)
     except NotFoundError:
         info = None
-    if info is None or not lb.is_managed(info.labels):
+    if info is None or not lb.in_tenant(info.labels, ctx.tenant):
         raise NotFoundError(
             f"No network named {name!r} made by this tool.",
             hint="Call list_networks to see the networks this tool manages.",
@@ -55,14 +56,31 @@ def managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo
     return info
 
 
+def foreign_network(ctx: Context, name: str, field: str = "network") -> None:
+    """Refuses a network the tool made for another tenant: to this one it does not exist.
+
+    Raises:
+        NotFoundError: `name` is another tenant's network.
+    """
+    try:
+        info = ctx.runtime.inspect_network(name)
+    except NotFoundError:
+        return  # the engine's own answer (not_found) comes from the call that uses it
+    if lb.is_managed(info.labels) and not lb.in_tenant(info.labels, ctx.tenant):
+        raise NotFoundError(f"No network named {name!r}.", hint="Call list_networks.", field=field)
+
+
 def session_network(ctx: Context, session: str) -> tuple[str, bool]:
     """Returns the session's private network, and whether this call created it."""
-    name = f"ct-session-{session}"
-    labels = network_labels(session, {lb.SESSION_NETWORK: "true"})
+    # Session ids may repeat across tenants (callers choose them); the name must not.
+    tenant = "" if ctx.tenant == lb.DEFAULT_TENANT else f"{ctx.tenant}-"
+    name = f"ct-session-{tenant}{session}"
+    labels = network_labels(ctx, session, {lb.SESSION_NETWORK: "true"})
     try:
         ctx.runtime.create_network(name, labels, internal=False)
     except ConflictError:
-        if ctx.runtime.inspect_network(name).labels.get(lb.SESSION_NETWORK) != "true":
+        existing = ctx.runtime.inspect_network(name).labels
+        if existing.get(lb.SESSION_NETWORK) != "true" or not lb.in_tenant(existing, ctx.tenant):
             raise ConflictError(
                 f"A network named {name!r} exists and is not this session's.",
                 hint="Remove it, or use another session_id.",
@@ -115,7 +133,9 @@ def drop_network(ctx: Context, name: str) -> None:
 def remove_unused_networks(ctx: Context, session: str | None) -> list[str]:
     """Removes the managed networks (of one session, or all) no container uses any more."""
     removed = []
-    for net in ctx.runtime.list_networks(lb.managed_filter(session)):
+    for net in ctx.runtime.list_networks(lb.managed_filter(session, ctx.tenant)):
+        if not lb.in_tenant(net.labels, ctx.tenant):
+            continue
         try:
             ctx.runtime.remove_network(net.name)
         except ToolError:
@@ -211,7 +231,10 @@ def sweep_orphans(ctx: Context, session: str | None) -> tuple[list[str], list[To
     found: list[Mapping[str, str]] = [c.labels for c in ctx.runtime.list_containers(member)]
     found += [n.labels for n in ctx.runtime.list_networks(member)]
     found += [v.labels for v in ctx.runtime.list_volumes(member)]
-    owners = {labels.get(lb.ATTACHED_TO, "") for labels in found} - {""}
+    # Only this tenant's leftovers; names are the engine's, so any tenant's live primary counts.
+    owners = {
+        labels.get(lb.ATTACHED_TO, "") for labels in found if lb.tenant_of(labels) == ctx.tenant
+    } - {""}
     live = {c.name for c in ctx.runtime.list_containers(lb.managed_filter())}
     swept: list[str] = []
     errors: list[ToolError] = []
@@ -272,6 +295,7 @@ def forward_port(
             lb.MEMBER: "true",
             lb.FORWARDS: str(port),
             lb.SESSION: labels.get(lb.SESSION, ctx.session_id),
+            lb.TENANT: ctx.tenant,
             lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         },
         ports=[PortSpec(LISTEN_PORT, host_port)],

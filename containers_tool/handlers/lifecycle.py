@@ -23,13 +23,16 @@ from containers_tool.runtime.types import ContainerInfo
 from containers_tool.times import iso
 
 
-def _row(info: ContainerInfo) -> dict[str, object]:
+def _row(info: ContainerInfo, ctx: Context) -> dict[str, object]:
+    owner = info.labels.get(lb.SESSION)
     return {
         "name": info.name,
         "status": info.state,
         "image": info.image,
         "purpose": _purpose(info),
-        "session_id": info.labels.get(lb.SESSION),
+        "session_id": owner,
+        # Another session's rows are its persistent containers, shared within the tenant.
+        "own_session": owner == ctx.session_id,
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": iso(info.labels.get(lb.CREATED) or info.created),
     }
@@ -55,11 +58,15 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
 
 @operation("list", ListInput)
 def list_(args: ListInput, ctx: Context) -> dict[str, object]:
-    """Lists managed containers, optionally one session's."""
-    rows = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
-    rows = [i for i in rows if not i.name.startswith(lb.POOL_PREFIX)]  # not anyone's yet
+    """Lists this session's containers and the tenant's persistent ones (or one session's)."""
+    rows = ctx.visible_containers(args.session_id)
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""))
-    return {"containers": [_row(i) for i in rows], "count": len(rows)}
+    return {
+        "containers": [_row(i, ctx) for i in rows],
+        "count": len(rows),
+        "tenant": ctx.tenant,
+        "session_id": ctx.session_id,
+    }
 
 
 @operation("status", StatusInput)
@@ -77,6 +84,7 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "workdir": info.workdir,
         "purpose": _purpose(info),
         "session_id": info.labels.get(lb.SESSION),
+        "tenant": lb.tenant_of(info.labels),
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": iso(info.labels.get(lb.CREATED) or info.created),
         "started_at": iso(info.started_at),
@@ -111,14 +119,14 @@ def destroy(args: DestroyInput, ctx: Context) -> dict[str, object]:
 
 @operation("destroy_all", DestroyAllInput)
 def destroy_all(args: DestroyAllInput, ctx: Context) -> dict[str, object]:
-    """Removes every managed container (persistent ones too), or one session's."""
+    """Removes every container of the tenant (persistent ones too), or one session's."""
     if not args.confirm:
         raise InvalidInputError(
             "destroy_all removes many containers and needs confirm: true.",
             hint="Call list first; then pass confirm: true (and session_id to limit it).",
             field="confirm",
         )
-    infos = ctx.runtime.list_containers(lb.managed_filter(args.session_id))
+    infos = ctx.tenant_containers(args.session_id)
     destroyed, failed = destroy_many(ctx, infos)
     # Leftovers of earlier failed destroys (labelled), then the session's unused networks.
     swept, errors = networks.sweep_orphans(ctx, args.session_id)

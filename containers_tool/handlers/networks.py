@@ -9,6 +9,7 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.networks import (
     RESERVED,
+    foreign_network,
     forward_port,
     managed_network,
     network_labels,
@@ -49,7 +50,7 @@ def create_network(args: CreateNetworkInput, ctx: Context) -> dict[str, object]:
             hint="Pick another name, e.g. 'app-net'.",
             field="name",
         )
-    labels = network_labels(args.session_id or ctx.session_id, lb.user_labels(args.labels))
+    labels = network_labels(ctx, args.session_id or ctx.session_id, lb.user_labels(args.labels))
     try:
         info = ctx.runtime.create_network(args.name, labels, args.internal)
     except ConflictError as exc:
@@ -86,6 +87,7 @@ def connect_network(args: ConnectNetworkInput, ctx: Context) -> dict[str, object
             hint="Pass network at create instead.",
             field="network",
         )
+    foreign_network(ctx, args.network)
     try:
         ctx.runtime.connect_network(args.network, ref.id, args.aliases)
     except NotFoundError as exc:
@@ -120,7 +122,9 @@ def disconnect_network(args: DisconnectNetworkInput, ctx: Context) -> dict[str, 
 def list_networks(args: ListNetworksInput, ctx: Context) -> dict[str, object]:
     """Lists managed networks, optionally one session's, with their containers."""
     rows = []
-    for net in ctx.runtime.list_networks(lb.managed_filter(args.session_id)):
+    for net in ctx.runtime.list_networks(lb.managed_filter(args.session_id, ctx.tenant)):
+        if not lb.in_tenant(net.labels, ctx.tenant):
+            continue
         with contextlib.suppress(NotFoundError):  # removed meanwhile
             rows.append(_row(ctx.runtime.inspect_network(net.name)))
     rows.sort(key=lambda r: str(r["name"]))

@@ -22,6 +22,7 @@ from containers_tool.models.snapshot import (
     SnapshotInput,
 )
 from containers_tool.registry import operation
+from containers_tool.runtime.types import ImageInfo
 from containers_tool.times import iso
 
 REPOSITORY = "localhost/containers-tool/snapshots"
@@ -32,6 +33,21 @@ ENGINE_ENV = frozenset({"PATH", "HOSTNAME", "HOME", "TERM", "container"})
 def image_ref(name: str) -> str:
     """Returns the image reference of snapshot `name`."""
     return f"{REPOSITORY}:{name}"
+
+
+def _own_image(ctx: Context, name: str) -> ImageInfo:
+    """Returns snapshot `name` if it is this tenant's; another tenant's does not exist here.
+
+    Raises:
+        NotFoundError: No such snapshot, or another tenant's.
+    """
+    try:
+        image = ctx.runtime.inspect_image(image_ref(name))
+    except NotFoundError:
+        raise _unknown(name) from None
+    if not lb.in_tenant(image.labels, ctx.tenant):
+        raise _unknown(name)
+    return image
 
 
 def _unknown(name: str) -> NotFoundError:
@@ -72,6 +88,7 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
         lb.MANAGED_BY: lb.MANAGER,
         lb.SNAPSHOT: args.name,
         lb.SNAPSHOT_OF: info.name,
+        lb.TENANT: ctx.tenant,
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         lb.WORKDIR: info.workdir or ref.workdir,
         lb.STRIPPED_ENV: ",".join(sorted(stripped)),
@@ -97,10 +114,7 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
 def restore(args: RestoreInput, ctx: Context) -> dict[str, object]:
     """Creates a container from a snapshot, as create does; never pulls."""
     target = image_ref(args.snapshot)
-    try:
-        image = ctx.runtime.inspect_image(target)
-    except NotFoundError:
-        raise _unknown(args.snapshot) from None
+    image = _own_image(ctx, args.snapshot)
     fields = args.model_dump(exclude={"snapshot"}, exclude_unset=True)
     fields["image"] = target
     if args.workdir is None and image.labels.get(lb.WORKDIR):
@@ -112,7 +126,11 @@ def restore(args: RestoreInput, ctx: Context) -> dict[str, object]:
 @operation("list_snapshots", ListSnapshotsInput)
 def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
     """Lists the tool's snapshots, newest first."""
-    rows = [i for i in ctx.runtime.list_images(lb.managed_filter()) if i.labels.get(lb.SNAPSHOT)]
+    rows = [
+        i
+        for i in ctx.runtime.list_images(lb.managed_filter(tenant=ctx.tenant))
+        if i.labels.get(lb.SNAPSHOT) and lb.in_tenant(i.labels, ctx.tenant)
+    ]
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""), reverse=True)
     snapshots = [
         {
@@ -132,8 +150,7 @@ def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
 def delete_snapshot(args: DeleteSnapshotInput, ctx: Context) -> dict[str, object]:
     """Removes a snapshot image; refused while a container still uses it."""
     target = image_ref(args.snapshot)
-    if not ctx.runtime.image_exists(target):
-        raise _unknown(args.snapshot)
+    _own_image(ctx, args.snapshot)
     try:
         ctx.runtime.remove_image(target)
     except ConflictError as exc:

@@ -23,6 +23,8 @@ class EngineInfo:
     cpus: int = 0
     #: Where the engine stores images and containers, on the engine's host; "" when unknown.
     storage_root: str = ""
+    #: Memory of the engine's host in bytes, the most a container's limit may ask for; 0 unknown.
+    memory_bytes: int = 0
 
 
 #: How long an image build may stay silent (a quiet apt-get install of big packages on a busy

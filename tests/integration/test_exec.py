@@ -87,8 +87,8 @@ def test_as_root_keeps_root_powers_when_the_mapped_user_is_not_root(tool, engine
         hint = tool.call("exec_interactive_hint", container=name)
         assert hint["user"] == "1000:1000"
         assert "1000:1000" in hint["command"]
-        # Another tool (as a new process would) finds the mapped user from the labels.
-        fresh = ContainersTool(runtime=engine, reap_on_exit=False)
+        # Another tool of the session (as a new process would) finds the user from the labels.
+        fresh = ContainersTool(runtime=engine, session_id=tool.session_id, reap_on_exit=False)
         try:
             again = fresh.call("exec", container=name, command="id -u")
             assert again["stdout"] == "1000\n", again

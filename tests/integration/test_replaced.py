@@ -1,4 +1,7 @@
-"""A container replaced by another tool instance (or process): this one follows the name."""
+"""A container replaced by another tool instance (or process): this one follows the name.
+
+The containers are persistent: only those are shared by the sessions of a tenant.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ def _pair(engine):
 
 def _replace(other, name):
     assert other.call("destroy", container=name)["ok"]
-    assert other.call("create", name=name, image=BUSYBOX)["ok"]
+    assert other.call("create", name=name, image=BUSYBOX, persistent=True)["ok"]
     marked = other.call("exec", container=name, command="echo new > /tmp/which")
     assert marked["exit_code"] == 0
 
@@ -26,7 +29,7 @@ def test_operations_follow_a_container_replaced_by_another_instance(engine, raw,
     one, other = _pair(engine)
     name = unique("repl")
     try:
-        assert one.call("create", name=name, image=BUSYBOX)["ok"]
+        assert one.call("create", name=name, image=BUSYBOX, persistent=True)["ok"]
         assert one.call("exec", container=name, command="true")["exit_code"] == 0  # cached
         _replace(other, name)
         got = one.call("exec", container=name, command="cat /tmp/which")
@@ -53,7 +56,7 @@ def test_destroy_removes_the_container_that_now_has_the_name(engine, raw):
     one, other = _pair(engine)
     name = unique("repl")
     try:
-        assert one.call("create", name=name, image=BUSYBOX)["ok"]
+        assert one.call("create", name=name, image=BUSYBOX, persistent=True)["ok"]
         assert one.call("status", container=name)["ok"]  # cached
         _replace(other, name)
         new_id = raw.containers.get(name).id

@@ -138,7 +138,15 @@ def test_snapshot_carries_no_secret_printed_by_a_job(tool, raw, monkeypatch, tmp
         tool.call("delete_snapshot", snapshot=name)
 
 
-SNAPSHOT_KEYS = {"managed-by", "snapshot", "snapshot-of", "created", "workdir", "stripped-env"}
+SNAPSHOT_KEYS = {
+    "managed-by",
+    "snapshot",
+    "snapshot-of",
+    "tenant",
+    "created",
+    "workdir",
+    "stripped-env",
+}
 
 
 def test_a_restored_container_has_its_own_labels_not_its_sources(tool, raw, monkeypatch):

@@ -81,6 +81,7 @@ class DockerRuntime(DockerStats, DockerNetworks):
             cgroup_version=str(sysinfo.get("CgroupVersion", "")),
             cpus=int(sysinfo.get("NCPU") or 0),
             storage_root=str(sysinfo.get("DockerRootDir") or ""),
+            memory_bytes=int(sysinfo.get("MemTotal") or 0),
         )
 
     def close(self) -> None:

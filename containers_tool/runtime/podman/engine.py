@@ -79,6 +79,7 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
             cgroup_version=str(host.get("cgroupVersion", "")),
             cpus=int(host.get("cpus") or 0),
             storage_root=str((data.get("store") or {}).get("graphRoot") or ""),
+            memory_bytes=int(host.get("memTotal") or 0),
         )
 
     def close(self) -> None:

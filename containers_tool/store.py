@@ -1,0 +1,104 @@
+"""State that the engine cannot hold, shared by every process of a tenant on this host.
+
+The engine is the record wherever it can be: labels say what the tool made. A fact decided after
+an object exists (an agent bound to a container) cannot go into its labels, which are fixed at
+create. Such facts live here, in one SQLite file under the state dir: every process on the host
+opens the same file, WAL lets readers run beside the one writer, and each change is one
+`BEGIN IMMEDIATE` transaction, so two processes changing one row leave exactly one result.
+
+The module knows no table: a feature registers its schema with `Store.table` and writes its
+own SQL, so other features (activity times, say) can keep their rows in the same file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+#: How long a connection waits for another process's write before giving up.
+BUSY_TIMEOUT_S = 30.0
+FILE_NAME = "state.sqlite3"
+
+
+class Store:
+    """One SQLite database file; a short-lived connection per transaction (thread-safe).
+
+    Args:
+        folder: The state directory (made, mode 0700, on first use).
+    """
+
+    _schemas: ClassVar[dict[str, str]] = {}
+    _schemas_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / FILE_NAME
+        self._ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def table(cls, name: str, ddl: str) -> None:
+        """Registers a table's `CREATE TABLE IF NOT EXISTS ...` (and index) statements.
+
+        Args:
+            name: The table's name, for the record of which schemas were applied.
+            ddl: One or more SQL statements, each idempotent.
+        """
+        with cls._schemas_lock:
+            cls._schemas[name] = ddl
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Yields a connection inside `BEGIN IMMEDIATE`; commits on success, else rolls back.
+
+        IMMEDIATE takes the write lock at the start, so a read-then-write inside it cannot be
+        interleaved with another process's write.
+
+        Raises:
+            sqlite3.Error: The database could not be opened or written.
+        """
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # isolation_level=None: transactions are the explicit BEGIN above, nothing implicit.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            pending = {n: d for n, d in self._schemas.items() if n not in self._ready}
+            for name, ddl in pending.items():
+                conn.executescript(ddl)
+                self._ready.add(name)
+        return conn
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive flock on `path` across threads and processes of this host.
+
+    flock belongs to the open file, so two threads of one process exclude each other too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with path.open("a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
