@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import shlex
+import sqlite3
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import networks
+from containers_tool.core import bindings, networks
 from containers_tool.errors import (
     InternalError,
     ToolError,
@@ -46,6 +47,10 @@ def remove(ctx: Context, name: str, cid: str, labels: Mapping[str, str]) -> None
         networks.release(ctx, name, primary=cid, stack=lb.COMPOSE_PROJECT in labels)
     finally:
         ctx.forget(name)
+    try:  # its bindings go with it; one left behind resolves as missing, so only warn
+        bindings.drop_container(ctx, cid)
+    except sqlite3.Error as exc:
+        log.warning("bindings of %s not removed: %s", name, exc)
 
 
 def destroy_many(

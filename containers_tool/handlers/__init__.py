@@ -1,6 +1,7 @@
 """Operation handlers, one module per family; importing this package registers them all."""
 
 from containers_tool.handlers import (
+    agents,
     cache,
     exec,
     files,
@@ -17,6 +18,7 @@ from containers_tool.registry import OPERATIONS
 
 __all__ = [
     "OPERATIONS",
+    "agents",
     "cache",
     "exec",
     "files",
