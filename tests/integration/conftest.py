@@ -112,3 +112,29 @@ def host_repo(path: Path, files: dict[str, str]) -> None:
         (path / name).write_text(text, encoding="utf-8")
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
+
+
+@pytest.fixture
+def tenants(engine: str, tmp_path: Path) -> Iterator[Callable[..., ContainersTool]]:
+    """Makes tools of fresh tenants (`t-<hex>`: parallel runs never share one); cleans them up.
+
+    `tenants("a")` is a tool of this test's tenant "a" with a fresh session; passing the same
+    key again gives another session of that tenant; `session_id` and settings go through.
+    """
+    names: dict[str, str] = {}
+    made: list[ContainersTool] = []
+
+    def make(key: str = "a", **kwargs: Any) -> ContainersTool:
+        tenant = names.setdefault(key, f"t-{secrets.token_hex(4)}")
+        session = kwargs.pop("session_id", f"{TEST_SESSION}-{unique('ten')}")
+        settings = Settings(
+            runtime=engine, tenant=tenant, state_dir=str(tmp_path / "state"), **kwargs
+        )
+        tool = ContainersTool(settings, session_id=session)
+        made.append(tool)
+        return tool
+
+    yield make
+    for tool in made:
+        tool.call("destroy_all", confirm=True)  # the whole tenant, every session
+        tool.close()

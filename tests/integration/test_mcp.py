@@ -30,9 +30,9 @@ def _env(engine: str) -> dict[str, str]:
     }
 
 
-def _with_session(engine: str, body: Callable[[ClientSession], Awaitable[Any]]) -> Any:
+def _with_session(engine: str, body: Callable[[ClientSession], Awaitable[Any]], *flags: str) -> Any:
     """Runs `body` against a fresh stdio server; the server is gone when this returns."""
-    params = StdioServerParameters(command=SERVER[0], args=SERVER[1:], env=_env(engine))
+    params = StdioServerParameters(command=SERVER[0], args=[*SERVER[1:], *flags], env=_env(engine))
 
     async def run() -> Any:
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -60,6 +60,32 @@ def _exists(raw: Any, name: str) -> bool:
             return False
         raise
     return True
+
+
+def test_mcp_tenant_flag_serves_one_tenant(engine, raw, tool):
+    tenant = f"t-{unique('mcp').removeprefix('mcp-')}"
+    name = unique("mcp-tenant")
+    theirs = tool.call("create", image=BUSYBOX, name=unique("mcp-default"), persistent=True)
+
+    async def body(session: ClientSession) -> None:
+        is_error, made = await _call(
+            session, operation="create", image=BUSYBOX, name=name, persistent=True
+        )
+        assert not is_error, made
+        is_error, listed = await _call(session, operation="list")
+        assert [r["name"] for r in listed["containers"]] == [name]
+        assert listed["tenant"] == tenant
+        is_error, hidden = await _call(session, operation="status", container=theirs["container"])
+        assert (is_error, hidden["error"]["code"]) == (True, "not_found")
+
+    try:
+        _with_session(engine, body, "--tenant", tenant)
+        labels = raw.containers.get(name).labels
+        assert labels["io.containers-tool.tenant"] == tenant
+        assert name not in [r["name"] for r in tool.call("list")["containers"]]
+    finally:
+        raw.containers.get(name).remove(force=True)
+        tool.call("destroy", container=theirs["container"])
 
 
 def test_mcp_stdio_serves_one_tool_that_creates_execs_and_destroys(engine, raw):
