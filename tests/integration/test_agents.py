@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 import threading
+from typing import Any
 
+from containers_tool import ContainersTool
 from tests.integration.conftest import BUSYBOX, unique
 
 READ_BACK = """
@@ -19,7 +21,7 @@ tool.close()
 """
 
 
-def _running(tool, **fields) -> str:
+def _running(tool: ContainersTool, **fields: Any) -> str:
     made = tool.call("create", image=BUSYBOX, name=unique("ag"), **fields)
     assert made["ok"], made
     return str(made["container"])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
+from containers_tool import ContainersTool
 from tests.integration.conftest import BUSYBOX, unique
 
 TENANT_LABEL = "io.containers-tool.tenant"
@@ -33,13 +35,14 @@ CONTAINER_OPERATIONS: list[tuple[str, dict[str, object]]] = [
 ]
 
 
-def _names(tool) -> list[str]:
-    return [row["name"] for row in tool.call("list")["containers"]]
+def _names(tool: ContainersTool) -> list[str]:
+    rows: Any = tool.call("list")["containers"]
+    return [row["name"] for row in rows]
 
 
-def _not_found_everywhere(tool, name: str) -> None:
+def _not_found_everywhere(tool: ContainersTool, name: str) -> None:
     for op, fields in CONTAINER_OPERATIONS:
-        result = tool.call(op, container=name, **fields)
+        result: Any = tool.call(op, container=name, **fields)
         assert (result["ok"], result["error"]["code"]) == (False, "not_found"), (op, result)
         assert result["error"]["field"] == "container", (op, result)
         assert name not in result["error"]["hint"], (op, result)  # no "did you mean" leak
@@ -110,7 +113,7 @@ def test_destroy_all_removes_only_the_tenants_containers(tenants, raw):
     assert raw.containers.get(theirs).status == "running"
 
 
-def _tenant_count(raw, tenant: str) -> int:
+def _tenant_count(raw: Any, tenant: str) -> int:
     filters = {"label": f"{TENANT_LABEL}={tenant}"}
     return len(raw.containers.list(all=True, filters=filters))
 
@@ -136,7 +139,7 @@ def test_two_concurrent_creates_for_the_last_slot_make_one_container(tenants, ra
     results: list[dict[str, object]] = []
     barrier = threading.Barrier(2)
 
-    def make(tool) -> None:
+    def make(tool: ContainersTool) -> None:
         barrier.wait()
         results.append(tool.call("create", image=BUSYBOX))
 
@@ -147,7 +150,7 @@ def test_two_concurrent_creates_for_the_last_slot_make_one_container(tenants, ra
         thread.join()
     assert sorted(bool(r["ok"]) for r in results) == [False, True], results
     refused = next(r for r in results if not r["ok"])
-    assert refused["error"]["code"] == "quota_exceeded"  # type: ignore[index]
+    assert refused["error"]["code"] == "quota_exceeded"
     assert _tenant_count(raw, tools[0].settings.tenant) == 1
 
 
