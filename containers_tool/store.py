@@ -52,6 +52,10 @@ class Store:
         with cls._schemas_lock:
             cls._schemas[name] = ddl
 
+    def exists(self) -> bool:
+        """Tells whether anything was ever stored (readers may skip a store never written)."""
+        return self.path.exists()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Yields a connection inside `BEGIN IMMEDIATE`; commits on success, else rolls back.

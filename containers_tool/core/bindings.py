@@ -115,6 +115,8 @@ def drop_container(ctx: Context, container_id: str) -> list[str]:
     Returns:
         The agents that were bound to it.
     """
+    if not ctx.store.exists():  # nothing was ever bound here: no file to make on each destroy
+        return []
     with ctx.store.transaction() as db:
         rows = db.execute(
             "DELETE FROM agent_bindings WHERE tenant = ? AND container_id = ? RETURNING agent",

@@ -94,7 +94,8 @@ def reap_session(ctx: Context, parallel: bool = True) -> list[str]:
         The names of the containers removed.
     """
     try:
-        infos = ctx.runtime.list_containers(lb.managed_filter(ctx.session_id))
+        # Session ids may repeat across tenants (the CLI's is always "cli"): the tenant's only.
+        infos = ctx.tenant_containers(ctx.session_id)
     except Exception:  # noqa: BLE001 - at shutdown the engine may be gone; nothing to reap then
         return []
     ephemeral = [i for i in infos if i.labels.get(lb.PERSISTENT) != "true"]

@@ -17,14 +17,18 @@ def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
         wanted[lb.PURPOSE] = args.purpose
     images = ctx.runtime.list_images(wanted)
     tags = {t for image in images for t in image.tags}
+    # Cache images are shared by every tenant; so is the refusal, but only visible names show.
     users = [
-        c.name
+        c
         for c in ctx.runtime.list_containers(lb.managed_filter())
         if c.image in tags or any(c.image == i.id for i in images)
     ]
     if users:
+        shown = sorted(c.name for c in users if lb.visible(c.labels, ctx.tenant, ctx.session_id))
+        hidden = len(users) - len(shown)
+        who = ", ".join(shown + ([f"{hidden} container(s) of other sessions"] if hidden else []))
         raise ConflictError(
-            f"Cached images are in use by {', '.join(sorted(users))}.",
+            f"Cached images are in use by {who}.",
             hint="Destroy those containers first, then call cache_clear again.",
             field="purpose" if args.purpose else None,
         )
