@@ -25,7 +25,7 @@ def test_create_reports_contract_and_applies_secure_defaults(tool, raw, engine):
         "create",
         name=name,
         image=BUSYBOX,
-        memory_limit="256m",
+        memory_limit="1g",  # one of the default memory tiers
         cpu_limit=0.5,
         labels={"app": "test"},
         env={"GREETING": "hi"},
@@ -38,7 +38,7 @@ def test_create_reports_contract_and_applies_secure_defaults(tool, raw, engine):
     assert all(step["status"] in ("success", "skipped") for step in made["provisioning"])
     attrs = raw.containers.get(name).attrs
     host = attrs["HostConfig"]
-    assert host["Memory"] == 256 * 2**20
+    assert host["Memory"] == 2**30
     assert host["NanoCpus"] == 500_000_000 or host.get("CpuQuota") == 50_000
     assert host["PidsLimit"] > 0
     assert not host["Privileged"]
