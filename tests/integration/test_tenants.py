@@ -108,9 +108,21 @@ def test_destroy_all_removes_only_the_tenants_containers(tenants, raw):
     mine = a.call("create", image=BUSYBOX, name=unique("mine"))["container"]
     sibling = a2.call("create", image=BUSYBOX, name=unique("sib"))["container"]
     theirs = b.call("create", image=BUSYBOX, name=unique("theirs"))["container"]
+    # Another tenant's session id names nothing here.
+    assert b.call("destroy_all", confirm=True, session_id=a.session_id)["destroyed"] == []
     gone = a.call("destroy_all", confirm=True)
     assert sorted(gone["destroyed"]) == sorted([mine, sibling])
     assert raw.containers.get(theirs).status == "running"
+
+
+def test_a_name_taken_in_the_tenant_or_on_the_engine_is_a_conflict(tenants, raw):
+    a, a2, b = tenants("a"), tenants("a"), tenants("b")
+    name = a.call("create", image=BUSYBOX, name=unique("dup"))["container"]
+    for tool in (a, a2, b):
+        clash = tool.call("create", image=BUSYBOX, name=name)
+        assert (clash["error"]["code"], clash["error"]["field"]) == ("conflict", "name")
+        assert "tenant" not in clash["error"]["message"]  # never says whose it is
+    assert raw.containers.get(name).labels[TENANT_LABEL] == a.settings.tenant
 
 
 def _tenant_count(raw: Any, tenant: str) -> int:
