@@ -60,7 +60,12 @@ def resolve(
     if binding is not None and (info := usable(ctx, binding)) is not None:
         return _result(info.name, "bound", False, False)
     if mode == "explicit" and not ctx.settings.fallback_to_auto_on_missing_binding:
-        why = "no binding" if binding is None else f"its container {binding.container!r} is gone"
+        why = (
+            "no binding"
+            if binding is None
+            else f"a binding to {binding.container!r}, which is gone, stopped or another "
+            "session's ephemeral container"
+        )
         raise NotFoundError(
             f"Agent {agent!r} has {why}, and explicit mode needs one.",
             hint=f"Call bind_agent with agent {agent!r} and a running container (create one "

@@ -149,3 +149,25 @@ def test_concurrent_binds_of_one_agent_leave_exactly_one_binding(tenants):
     assert len(rows) == 1
     assert rows[0]["container"] in boxes
     assert tools[3].call("resolve_agent", agent="analyst")["container"] == rows[0]["container"]
+
+
+def test_concurrent_resolves_make_one_auto_container(tenants, raw):
+    tools = [tenants("a") for _ in range(3)]
+    barrier = threading.Barrier(len(tools))
+    results: list[dict[str, object]] = []
+
+    def resolve(tool: ContainersTool) -> None:
+        barrier.wait()
+        results.append(tool.call("resolve_agent", agent="racer"))
+
+    threads = [threading.Thread(target=resolve, args=(t,)) for t in tools]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r["ok"] for r in results), results
+    assert len({r["container"] for r in results}) == 1
+    assert sorted(bool(r["created"]) for r in results) == [False, False, True]
+    tenant = tools[0].settings.tenant
+    made = raw.containers.list(all=True, filters={"label": f"io.containers-tool.tenant={tenant}"})
+    assert [c.labels.get("io.containers-tool.agent") for c in made] == ["racer"]
