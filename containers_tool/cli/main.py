@@ -33,10 +33,11 @@ BUILTINS = ("quickstart", "shell", "mcp", "call", "schema")
 CLI_SESSION = "cli"
 
 
-def _tool(runtime: str | None) -> ContainersTool:
-    # CLI calls are separate processes: containers they create must outlive each call.
+def _tool(runtime: str | None, session: str | None = None) -> ContainersTool:
+    # CLI calls are separate processes: containers they create must outlive each call. They
+    # share the "cli" session unless told to act in another (to take over an agent's container).
     overrides: dict[str, Any] = {"runtime": runtime} if runtime else {}
-    return ContainersTool(session_id=CLI_SESSION, reap_on_exit=False, **overrides)
+    return ContainersTool(session_id=session or CLI_SESSION, reap_on_exit=False, **overrides)
 
 
 def run_operation(tool: ContainersTool, op: str, fields: dict[str, Any], as_json: bool) -> int:
@@ -182,6 +183,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     )
     parser.add_argument("--json", action="store_true", help="print raw JSON envelopes")
     parser.add_argument("--runtime", choices=["auto", "docker", "podman"], help="engine to use")
+    parser.add_argument(
+        "--as-session",
+        metavar="SESSION_ID",
+        help="act in this session (default: cli), e.g. to reach an agent's ephemeral containers",
+    )
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     json_flag = Parser(add_help=False)
     json_flag.add_argument(
@@ -273,9 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     try:
-        tool = _tool(args.runtime)
+        tool = _tool(args.runtime, args.as_session)
     except ValidationError as exc:
         return _settings_error(exc)
+    except InvalidInputError as exc:  # a malformed --as-session
+        errors.print(f"[red]✗ {exc.message}[/]\n  [yellow]hint:[/] {exc.hint}")
+        return 2
     with tool:
         if args.cmd == "quickstart":
             return quickstart(tool)

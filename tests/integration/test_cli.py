@@ -137,7 +137,8 @@ def test_shell_replaces_itself_with_the_engine_shell_as_the_mapped_user_in_the_w
     assert made["ok"], made
     name = str(made["container"])
     env = {**os.environ, "CONTAINERS_TOOL_RUNTIME": engine, "TERM": "dumb"}
-    term = Terminal([*CLI, "shell", name], env)
+    # The container is the test session's own (ephemeral): the human acts in that session.
+    term = Terminal([*CLI, "--as-session", tool.session_id, "shell", name], env)
     try:
         # The arithmetic proves the line below is the shell's output, not the echo of our typing.
         term.type("echo MARK-$((40+2)) uid=$(id -u) cwd=$(pwd)\n")

@@ -162,7 +162,9 @@ def test_jobs_of_a_non_root_user_after_a_root_job(tool):
         tool.call("destroy", container=name)
 
 
-def test_a_new_tool_process_polls_and_cancels_a_job(tool, box, engine):
+def test_a_new_tool_process_polls_and_cancels_a_job(tool, engine):
+    # Persistent: a new process is another session, which sees only those of the tenant.
+    box = tool.call("create", image=BUSYBOX, name=unique("jobs"), persistent=True)["container"]
     job = _start(tool, box, "echo from-first; sleep 300")
     script = (
         "import json, sys\n"
@@ -186,6 +188,7 @@ def test_a_new_tool_process_polls_and_cancels_a_job(tool, box, engine):
     assert polled["running"] is True
     assert cancelled["cancelled"] is True
     assert tool.call("exec_poll", container=box, job_id=job)["state"] == "cancelled"
+    tool.call("destroy", container=box)
 
 
 def test_cancel_leaves_other_jobs_and_the_container_alone(tool, box):
