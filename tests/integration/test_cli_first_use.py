@@ -30,7 +30,10 @@ def on_both() -> Iterator[dict[str, str]]:
     tools = []
     for engine in ("docker", "podman"):
         tool = ContainersTool(Settings(runtime=engine), session_id=f"{TEST_SESSION}-cli-{engine}")
-        made = tool.call("create", image=BUSYBOX, name=unique(f"h11-a-long-{engine}-name-x"))
+        # Persistent: the CLI is another session, which sees only those of the tenant.
+        made = tool.call(
+            "create", image=BUSYBOX, name=unique(f"h11-a-long-{engine}-name-x"), persistent=True
+        )
         assert made["ok"], made
         names[engine] = str(made["container"])
         tools.append(tool)

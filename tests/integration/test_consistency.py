@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from containers_tool import ContainersTool
 from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -53,6 +54,9 @@ def test_an_invalid_image_reference_is_invalid_input_and_nothing_is_made(tool, i
 
 
 def test_a_full_job_tmpfs_says_so(tool):
+    # A small tier (the tmpfs is a quarter of the memory limit) fills in a moment.
+    small = tool.settings.model_copy(update={"allowed_memory_tiers": ["64m"]})
+    tool = ContainersTool(small, session_id=tool.session_id, reap_on_exit=False)
     made = tool.call("create", image=BUSYBOX, name=unique("full"), memory_limit="64m")
     assert made["ok"], made
     name = made["container"]
