@@ -133,7 +133,7 @@ def sweep_expired(ctx: Context) -> list[str]:
     """
     now = time.time()
     removed = []
-    for info in ctx.runtime.list_containers(lb.managed_filter()):
+    for info in ctx.tenant_containers():  # another tenant's runs are its own tool's to sweep
         deadline = info.labels.get(lb.RUN_DEADLINE, "")
         if info.state != "running" and deadline.isdigit() and int(deadline) < now:
             with contextlib.suppress(ToolError):

@@ -97,9 +97,11 @@ def _ended(run_id: str) -> dict[str, object]:
 
 
 def _find(ctx: Context, run_id: str) -> ContainerInfo | None:
-    # Any managed run of that id; the tenant's scope joins this filter once tenancy exists.
-    rows = ctx.runtime.list_containers({**lb.managed_filter(), lb.RUN_ID: run_id})
-    return next((r for r in rows if r.state == "running"), None)
+    # Any run of that id in the tenant: another process of the tenant may ask for its result.
+    rows = ctx.runtime.list_containers({**lb.managed_filter(tenant=ctx.tenant), lb.RUN_ID: run_id})
+    return next(
+        (r for r in rows if r.state == "running" and lb.in_tenant(r.labels, ctx.tenant)), None
+    )
 
 
 def _stored(ctx: Context, cid: str) -> dict[str, object] | None:

@@ -36,12 +36,9 @@ _NUMBERS = (
 )
 
 
-def scope_filter(ctx: Context, session_id: str | None) -> dict[str, str]:
-    """The label filter of `stats()` and `stats(session_id)`: the same scope as `list`.
-
-    The tenant's own filter belongs here once tenancy exists, so stats never sees past it.
-    """
-    return lb.managed_filter(session_id)
+def in_scope(ctx: Context, session_id: str | None) -> list[ContainerInfo]:
+    """The containers of `stats()` and `stats(session_id)`: the same scope as `list`."""
+    return ctx.visible_containers(session_id)
 
 
 def stats(ctx: Context, container: str | None, session_id: str | None) -> dict[str, object]:
@@ -53,7 +50,7 @@ def stats(ctx: Context, container: str | None, session_id: str | None) -> dict[s
     if container is not None:
         infos = [ctx.using(container, lambda ref: ctx.runtime.inspect_container(ref.id))]
     else:
-        infos = ctx.runtime.list_containers(scope_filter(ctx, session_id))
+        infos = in_scope(ctx, session_id)
         infos.sort(key=lambda i: i.name)
     shown = infos[:MAX_CONTAINERS]
     rows: list[dict[str, object]] = []
