@@ -9,12 +9,14 @@ not_found, unless `fallback_to_auto_on_missing_binding` lets it use the auto con
 from __future__ import annotations
 
 import secrets
+from contextlib import ExitStack
+from dataclasses import replace
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core import bindings
 from containers_tool.core.containers import remove
-from containers_tool.core.create import create
+from containers_tool.core.create import make, plan_create
 from containers_tool.errors import NotFoundError
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.runtime.types import ContainerInfo
@@ -102,5 +104,10 @@ def auto_container(ctx: Context, agent: str, memory: str | None) -> tuple[str, b
             persistent=True,
             memory_limit=memory or ctx.settings.default_auto_memory,
         )
-        made = create(args, ctx, tool_labels={lb.AGENT: agent})
-        return str(made["container"]), True
+        # Planned and made as create does, with the agent's label (callers cannot set one).
+        draft = plan_create(args, ctx)
+        draft.spec = replace(draft.spec, labels={**draft.spec.labels, lb.AGENT: agent})
+        with ExitStack() as undo:
+            make(ctx, draft, undo)
+            undo.pop_all()  # success: keep it
+        return draft.name, True

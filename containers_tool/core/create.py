@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -104,15 +103,12 @@ class Draft:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
-def create(
-    args: CreateInput, ctx: Context, tool_labels: Mapping[str, str] | None = None
-) -> dict[str, object]:
+def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     """Creates and starts a container with limits, labels and the mapped user.
 
     Args:
         args: The validated create input.
         ctx: The tool's context.
-        tool_labels: Labels of the tool's own namespace to add (callers' labels cannot).
 
     Returns:
         The create payload: name, id, image, user, workdir, connect line, provisioning steps.
@@ -121,8 +117,6 @@ def create(
         ToolError: Any refusal or engine failure; whatever was made is removed first.
     """
     draft = plan_create(args, ctx, check_image=ctx.pool is None)
-    if tool_labels:  # no pooled container has them: such a create is never served from the pool
-        draft.spec = replace(draft.spec, labels={**draft.spec.labels, **tool_labels})
     member = ctx.pool.take(args, draft.spec) if ctx.pool is not None else None
     image_step(ctx, draft, present=member is not None)
     with ExitStack() as undo:
@@ -167,7 +161,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     if own_image:
         steps.insert(0, own_image[0])
         prov.image_key = own_image[1]
-    labels = _labels(ctx, args, session, workdir, prov)
+    labels = {**_labels(args, session, workdir, prov), lb.TENANT: ctx.tenant}
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
     draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
     if check_image:
@@ -190,14 +184,11 @@ def image_step(ctx: Context, draft: Draft, present: bool = False) -> None:
     draft.steps.insert(0, step)
 
 
-def _labels(
-    ctx: Context, args: CreateInput, session: str, workdir: str, prov: Plan
-) -> dict[str, str]:
+def _labels(args: CreateInput, session: str, workdir: str, prov: Plan) -> dict[str, str]:
     labels = {
         **lb.user_labels(args.labels),
         lb.MANAGED_BY: lb.MANAGER,
         lb.SESSION: session,
-        lb.TENANT: ctx.tenant,
         lb.PURPOSE: "none",
         lb.PERSISTENT: str(args.persistent).lower(),
         lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
