@@ -64,7 +64,7 @@ def test_run_usage_shows_memory_peak_of_a_50mb_allocation(tool):
     done = _run(
         tool,
         command="head -c 60000000 /dev/zero > /run/containers-tool/b; rm /run/containers-tool/b",
-        memory_limit="512m",
+        memory_limit="1g",  # a default memory tier
     )
     usage = done["usage"]
     assert set(usage) == {

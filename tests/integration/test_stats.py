@@ -23,7 +23,7 @@ FIELDS = {
 
 def test_stats_of_one_container_reports_its_limit_and_processes(tool, raw):
     name = unique("st")
-    made = tool.call("create", image=BUSYBOX, name=name, memory_limit="256m")
+    made = tool.call("create", image=BUSYBOX, name=name, memory_limit="1g")  # a default tier
     assert made["ok"], made
     try:
         done = tool.call("stats", container=name)
@@ -31,7 +31,7 @@ def test_stats_of_one_container_reports_its_limit_and_processes(tool, raw):
         [row] = done["containers"]
         assert set(row) == FIELDS
         assert (row["container"], row["state"]) == (name, "running")
-        assert row["memory_limit_bytes"] == 256 * 2**20
+        assert row["memory_limit_bytes"] == 2**30
         assert 0 < row["memory_used_bytes"] < row["memory_limit_bytes"]
         assert 0 < row["memory_percent"] < 100
         assert row["pids"] >= 1  # init and the keep-alive
@@ -46,7 +46,8 @@ def test_stats_of_a_session_samples_each_container_and_sums_them(tool):
     session = unique("s-stats")
     names = [unique("st") for _ in range(2)]
     for name in names:
-        made = tool.call("create", image=BUSYBOX, name=name, session_id=session)
+        # Persistent: another session's ephemeral containers are not this tool's to see.
+        made = tool.call("create", image=BUSYBOX, name=name, session_id=session, persistent=True)
         assert made["ok"], made
     try:
         busy = tool.call("exec_background", container=names[0], command="while :; do :; done")
