@@ -14,6 +14,7 @@ from containers_tool.core.shells import SessionRegistry
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.provision.purposes import PurposeRegistry
 from containers_tool.runtime.backends import get_runtime
+from containers_tool.runtime.capabilities import require, supports
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import ContainerInfo, EngineInfo
 from containers_tool.settings import Settings, state_dir
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from containers_tool.core.pool import Pool
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Runtime)
 
 #: "runtime endpoint" -> what that engine said of itself (Context.engine_info).
 _FACTS: dict[str, EngineInfo] = {}
@@ -101,6 +103,23 @@ class Context:
                 with _FACTS_LOCK:
                     _FACTS[key] = self._info
         return self._info
+
+    def capability(self, kind: type[C]) -> C | None:
+        """The runtime typed as having capability `kind` (e.g. `Networks`), None if it lacks it.
+
+        Raises:
+            RuntimeUnavailableError: No engine answers.
+        """
+        return supports(self.runtime, kind)
+
+    def require(self, kind: type[C], operation: str) -> C:
+        """The runtime typed as having capability `kind`, or `operation` refused.
+
+        Raises:
+            InvalidInputError: The backend lacks it ("not supported by this backend").
+            RuntimeUnavailableError: No engine answers.
+        """
+        return require(self.runtime, kind, operation)
 
     @property
     def connected(self) -> bool:

@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from containers_tool.labels import TENANT_PATTERN
+from containers_tool.runtime.backends import runtime_choices
 from containers_tool.sizes import parse_size
 
 
@@ -49,10 +50,21 @@ class Settings(BaseSettings):
         env_prefix="CONTAINERS_TOOL_", env_nested_delimiter="__", extra="forbid"
     )
 
-    runtime: Literal["auto", "docker", "podman"] = "auto"
-    docker_host: str | None = Field(None, description="Docker endpoint; else DOCKER_HOST/sockets.")
+    runtime: str = Field("auto", description="A backend's name (BACKENDS), or auto.")
+    docker_host: str | None = Field(
+        None, description="Docker endpoint (unix://, tcp://, ssh://); else DOCKER_HOST/sockets."
+    )
     podman_host: str | None = Field(
-        None, description="Podman endpoint; else CONTAINER_HOST/sockets."
+        None, description="Podman endpoint (unix://, ssh://.../podman.sock); else CONTAINER_HOST."
+    )
+    docker_cert_path: str | None = Field(
+        None, description="Dir with ca.pem, cert.pem, key.pem: mutual TLS for a tcp:// Docker."
+    )
+    ssh_identity: str | None = Field(
+        None, description="Private key for ssh:// engines; else ssh's defaults and agent."
+    )
+    ssh_known_hosts: str | None = Field(
+        None, description="known_hosts for ssh:// engines; else ~/.ssh/known_hosts."
     )
     default_image: str = Field(
         "debian:12-slim", description="Image for create without image or purpose."
@@ -148,6 +160,14 @@ class Settings(BaseSettings):
     def memory_tiers(self) -> list[int]:
         """Returns the allowed memory limits in bytes, smallest first."""
         return sorted({parse_size(t) for t in self.allowed_memory_tiers})
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        choices = runtime_choices()
+        if value not in choices:
+            raise ValueError(f"unknown runtime {value!r}; choose one of {', '.join(choices)}")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -21,5 +21,5 @@ os.environ.setdefault("CONTAINERS_TOOL_PURPOSES_DIR", str(REPO / "tests" / "data
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "/integration/" in str(item.path):
+        if "/integration/" in str(item.path) or "/runtime/" in str(item.path):
             item.add_marker(pytest.mark.integration)

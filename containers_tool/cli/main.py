@@ -28,6 +28,7 @@ from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError
 from containers_tool.mcp.sessions import DEFAULT_IDLE_TIMEOUT_S
 from containers_tool.mcp.sessions import idle_timeout as mcp_idle_timeout
+from containers_tool.runtime.backends import runtime_choices
 
 BUILTINS = ("quickstart", "shell", "mcp", "call", "schema")
 CLI_SESSION = "cli"
@@ -182,7 +183,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
         description="Isolated Docker/Podman containers for agents and the humans beside them.",
     )
     parser.add_argument("--json", action="store_true", help="print raw JSON envelopes")
-    parser.add_argument("--runtime", choices=["auto", "docker", "podman"], help="engine to use")
+    parser.add_argument("--runtime", choices=runtime_choices(), help="backend to use")
     parser.add_argument(
         "--as-session",
         metavar="SESSION_ID",

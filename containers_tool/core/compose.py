@@ -31,6 +31,7 @@ from containers_tool.errors import (
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
 from containers_tool.policy import tiers
+from containers_tool.runtime.capabilities import Networks
 from containers_tool.runtime.compose import ComposeDriver, detect
 from containers_tool.sizes import parse_size
 
@@ -109,7 +110,9 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
         if made:  # a create that fails later leaves no network behind
             undo.callback(networks.drop_network, ctx, net)
         joins.networks.append(net)
-    if not ctx.runtime.network_isolation().default_isolated and args.network in (None, "bridge"):
+    engine_nets = ctx.capability(Networks)
+    leaky = engine_nets is not None and not engine_nets.network_isolation().default_isolated
+    if leaky and args.network in (None, "bridge"):
         # The engine's default network reaches other sessions' networks: use the tool's own.
         joins.networks[:] = [n for n in joins.networks if n != "bridge"]
         if not joins.networks:
@@ -169,7 +172,7 @@ def _override(
     """Returns an override file that labels every service, network and volume of `doc`.
 
     Bridge networks also get `options`, the driver options that isolate the tool's own networks
-    (Runtime.network_isolation), so a stack is as cut off from other sessions as they are.
+    (Networks.network_isolation), so a stack is as cut off from other sessions as they are.
     Services get the default `limits` (memory bytes, pids) and no-new-privileges unless they set
     their own (compose_policy.defaults); (0, 0) leaves them out.
     """
@@ -259,7 +262,7 @@ def _up(
     try:
         files: list[Path | str] = [given or str(args.compose_content)]
         override = tmp / "containers-tool.override.yaml"
-        isolate = ctx.runtime.network_isolation().options
+        isolate = ctx.require(Networks, "create with compose").network_isolation().options
         limits = (parse_size(ctx.settings.memory_limit), ctx.settings.pids_limit)
         text = yaml.safe_dump(_override(doc, tags, isolate, limits))
         override.write_text(text, encoding="utf-8")
@@ -299,7 +302,7 @@ def _up(
 
 
 def _stack_networks(ctx: Context, name: str) -> list[str]:
-    nets = ctx.runtime.list_networks({lb.ATTACHED_TO: name})
+    nets = ctx.require(Networks, "create with compose").list_networks({lb.ATTACHED_TO: name})
     nets.sort(key=lambda n: (n.labels.get(lb.COMPOSE_NETWORK) != "default", n.name))
     return [n.name for n in nets]
 

@@ -15,6 +15,7 @@ from containers_tool.errors import (
     InternalError,
     ToolError,
 )
+from containers_tool.runtime.capabilities import Shell
 from containers_tool.runtime.types import ContainerInfo
 
 log = logging.getLogger("containers_tool")
@@ -31,7 +32,10 @@ INTERACTIVE_SHELL = (
 
 def connect_command(ctx: Context, name: str, user: str | None, workdir: str | None) -> str:
     """Returns the shell line that hands the container to a human."""
-    argv = ctx.runtime.shell_command(name, user=user, workdir=workdir, shell=INTERACTIVE_SHELL)
+    shell = ctx.capability(Shell)
+    if shell is None:
+        return ""
+    argv = shell.shell_command(name, user=user, workdir=workdir, shell=INTERACTIVE_SHELL)
     return shlex.join(argv)
 
 

@@ -22,6 +22,7 @@ from containers_tool.provision import plan as provision
 from containers_tool.provision import steps as provision_steps
 from containers_tool.provision.plan import Plan
 from containers_tool.provision.purposes import Purpose
+from containers_tool.runtime.capabilities import Images, Networks
 from containers_tool.runtime.types import ContainerInfo, ContainerSpec, MountSpec
 from containers_tool.runtime.users import ROOT
 
@@ -66,14 +67,17 @@ def ensure_image(
     Raises:
         NotFoundError: The image is missing and cannot (or may not) be pulled.
     """
+    images = ctx.capability(Images)
+    if images is None:  # the backend fetches images itself (e.g. a cluster's nodes)
+        return _step("image", "skipped", f"{image}: {ctx.runtime.name} has no local images"), None
     if want_id:  # one inspect says both whether it is present and its id
         try:
-            found = ctx.runtime.inspect_image(image).id
+            found = images.inspect_image(image).id
         except NotFoundError:
             found = None
         if found:
             return _step("image", "success", f"{image} present locally"), found
-    elif ctx.runtime.image_exists(image):
+    elif images.image_exists(image):
         return _step("image", "success", f"{image} present locally"), None
     if ctx.settings.pull == "never":
         raise NotFoundError(
@@ -81,9 +85,9 @@ def ensure_image(
             hint="Load the image, or set image_overrides to a local image.",
             field="image" if explicit else None,
         )
-    ctx.runtime.pull_image(image)
+    images.pull_image(image)
     pulled = _step("image", "success", f"pulled {image}")
-    return pulled, (ctx.runtime.inspect_image(image).id if want_id else None)
+    return pulled, (images.inspect_image(image).id if want_id else None)
 
 
 @dataclass
@@ -143,7 +147,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     if args.keep_command and not (args.workdir or purpose or args.mount_cwd):
         ref = settings.resolve_image(args.image or settings.default_image)
         step, _ = ensure_image(ctx, ref, explicit=args.image is not None)
-        found = ctx.runtime.inspect_image(ref)
+        found = ctx.require(Images, "create with keep_command").inspect_image(ref)
         own_image = step, found.id
         workdir = found.workdir or "/"
     policy.check_privileged(args, settings)
@@ -265,7 +269,7 @@ def make(
         cid = _create_container(ctx, draft.spec)
     undo.callback(ctx.runtime.remove_container, cid)
     for extra in dict.fromkeys(joins.networks[1:]):  # engines take one network at create
-        ctx.runtime.connect_network(extra, cid, [])
+        ctx.require(Networks, "create with networks").connect_network(extra, cid, [])
     service = bool(draft.args.keep_command)
     if service:  # its own command may read HOME at once
         _home(ctx, draft, cid)

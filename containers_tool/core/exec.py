@@ -14,6 +14,7 @@ from containers_tool.envelope import TRUNCATED_HINT
 from containers_tool.errors import InvalidInputError, NotFoundError, ToolError
 from containers_tool.models.exec import ExecInput
 from containers_tool.provision import plan as provision
+from containers_tool.runtime.capabilities import Shell
 from containers_tool.runtime.types import ExecRequest, ExecResult
 from containers_tool.runtime.users import ROOT
 
@@ -93,8 +94,9 @@ def _open_session(
             field="env",
         )
     user = ROOT if args.as_root else None
+    shells = ctx.require(Shell, "exec with session")
     session, new = ctx.sessions.open(
-        ref.id, name, lambda: Session(ctx.runtime, ref.id, name, shell, user, ref.workdir)
+        ref.id, name, lambda: Session(shells, ref.id, name, shell, user, ref.workdir)
     )
     if session.user != user:
         raise InvalidInputError(

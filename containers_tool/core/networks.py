@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
-from containers_tool.runtime.types import ContainerInfo, ContainerSpec, NetworkInfo, PortSpec
+from containers_tool.runtime.capabilities import Images, Networks, Volumes
+from containers_tool.runtime.types import (
+    ContainerInfo,
+    ContainerSpec,
+    NetworkInfo,
+    PortSpec,
+    VolumeInfo,
+)
 
 log = logging.getLogger("containers_tool")
 
@@ -44,7 +51,7 @@ def network_labels(ctx: Context, session: str, extra: Mapping[str, str]) -> dict
 
 def managed_network(ctx: Context, name: str, field: str = "name") -> NetworkInfo:
     try:
-        info = ctx.runtime.inspect_network(name)
+        info = ctx.require(Networks, "networks").inspect_network(name)
     except NotFoundError:
         info = None
     if info is None or not lb.in_tenant(info.labels, ctx.tenant):
@@ -63,7 +70,7 @@ def foreign_network(ctx: Context, name: str, field: str = "network") -> None:
         NotFoundError: `name` is another tenant's network.
     """
     try:
-        info = ctx.runtime.inspect_network(name)
+        info = ctx.require(Networks, "networks").inspect_network(name)
     except NotFoundError:
         return  # the engine's own answer (not_found) comes from the call that uses it
     if lb.is_managed(info.labels) and not lb.in_tenant(info.labels, ctx.tenant):
@@ -77,9 +84,9 @@ def session_network(ctx: Context, session: str) -> tuple[str, bool]:
     name = f"ct-session-{tenant}{session}"
     labels = network_labels(ctx, session, {lb.SESSION_NETWORK: "true"})
     try:
-        ctx.runtime.create_network(name, labels, internal=False)
+        ctx.require(Networks, "networks").create_network(name, labels, internal=False)
     except ConflictError:
-        existing = ctx.runtime.inspect_network(name).labels
+        existing = ctx.require(Networks, "networks").inspect_network(name).labels
         if existing.get(lb.SESSION_NETWORK) != "true" or not lb.in_tenant(existing, ctx.tenant):
             raise ConflictError(
                 f"A network named {name!r} exists and is not this session's.",
@@ -97,10 +104,12 @@ def default_network(ctx: Context) -> str:
     every container attached to it, a cost that grows with every session's containers.
     """
     mark = {lb.DEFAULT_MARK: "true"}
-    if any(n.name == DEFAULT_NETWORK for n in ctx.runtime.list_networks(mark)):
+    if any(n.name == DEFAULT_NETWORK for n in _listed_networks(ctx, mark)):
         return DEFAULT_NETWORK
     try:
-        info: NetworkInfo | None = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+        info: NetworkInfo | None = ctx.require(Networks, "networks").inspect_network(
+            DEFAULT_NETWORK
+        )
     except NotFoundError:
         info = None
     if info is None:
@@ -110,9 +119,13 @@ def default_network(ctx: Context) -> str:
             lb.CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
-            return ctx.runtime.create_network(DEFAULT_NETWORK, labels, internal=False).name
+            return (
+                ctx.require(Networks, "networks")
+                .create_network(DEFAULT_NETWORK, labels, internal=False)
+                .name
+            )
         except ConflictError:  # made meanwhile by another call
-            info = ctx.runtime.inspect_network(DEFAULT_NETWORK)
+            info = ctx.require(Networks, "networks").inspect_network(DEFAULT_NETWORK)
     if info.labels.get(lb.DEFAULT_MARK) != "true":
         raise ConflictError(
             f"A network named {DEFAULT_NETWORK!r} exists and is not the tool's.",
@@ -125,7 +138,7 @@ def default_network(ctx: Context) -> str:
 def drop_network(ctx: Context, name: str) -> None:
     """Removes a network an undone create made; never raises (one in use by others stays)."""
     try:
-        ctx.runtime.remove_network(name)
+        ctx.require(Networks, "networks").remove_network(name)
     except ToolError as exc:
         log.info("network %s kept: %s", name, exc.message)
 
@@ -133,11 +146,11 @@ def drop_network(ctx: Context, name: str) -> None:
 def remove_unused_networks(ctx: Context, session: str | None) -> list[str]:
     """Removes the managed networks (of one session, or all) no container uses any more."""
     removed = []
-    for net in ctx.runtime.list_networks(lb.managed_filter(session, ctx.tenant)):
+    for net in _listed_networks(ctx, lb.managed_filter(session, ctx.tenant)):
         if not lb.in_tenant(net.labels, ctx.tenant):
             continue
         try:
-            ctx.runtime.remove_network(net.name)
+            ctx.require(Networks, "networks").remove_network(net.name)
         except ToolError:
             continue  # in use by a container that outlives the session (persistent)
         removed.append(net.name)
@@ -184,14 +197,14 @@ def release(ctx: Context, name: str, primary: str | None = None, stack: bool = T
     if not stack:
         return
     failed: list[ToolError] = []
-    for net in ctx.runtime.list_networks(owned):
+    for net in _listed_networks(ctx, owned):
         try:
-            ctx.runtime.remove_network(net.name)
+            ctx.require(Networks, "networks").remove_network(net.name)
         except ToolError as exc:
             failed.append(exc)
-    for vol in ctx.runtime.list_volumes(owned):
+    for vol in _listed_volumes(ctx, owned):
         try:
-            ctx.runtime.remove_volume(vol.name)
+            ctx.require(Volumes, "remove volumes").remove_volume(vol.name)
         except ToolError as exc:
             failed.append(exc)
     if failed:
@@ -229,8 +242,8 @@ def sweep_orphans(ctx: Context, session: str | None) -> tuple[list[str], list[To
     """
     member = {lb.MEMBER: "true", **({lb.SESSION: session} if session else {})}
     found: list[Mapping[str, str]] = [c.labels for c in ctx.runtime.list_containers(member)]
-    found += [n.labels for n in ctx.runtime.list_networks(member)]
-    found += [v.labels for v in ctx.runtime.list_volumes(member)]
+    found += [n.labels for n in _listed_networks(ctx, member)]
+    found += [v.labels for v in _listed_volumes(ctx, member)]
     # Only this tenant's leftovers; names are the engine's, so any tenant's live primary counts.
     owners = {
         labels.get(lb.ATTACHED_TO, "") for labels in found if lb.tenant_of(labels) == ctx.tenant
@@ -270,7 +283,11 @@ def forward_port(
         NotFoundError: The forwarder's image is absent and pulling is disabled.
     """
     sidecar = f"{name}-port-{port}"[:128]
-    addresses = {n: ip for n, ip in ctx.runtime.container_addresses(cid).items() if ip}
+    addresses = {
+        n: ip
+        for n, ip in ctx.require(Networks, "expose_port").container_addresses(cid).items()
+        if ip
+    }
     if not addresses:
         raise ConflictError(
             f"Container {name!r} has no network address (network 'none').",
@@ -279,13 +296,13 @@ def forward_port(
         )
     network, address = sorted(addresses.items())[0]
     image = ctx.settings.resolve_image(SIDECAR_IMAGE)
-    if not ctx.runtime.image_exists(image):
+    if not ctx.require(Images, "expose_port").image_exists(image):
         if ctx.settings.pull == "never":
             raise NotFoundError(
                 f"The port forwarder's image {image!r} is not present and pulling is disabled.",
                 hint=f"Load it, or set image_overrides for {SIDECAR_IMAGE!r} to a local image.",
             )
-        ctx.runtime.pull_image(image)
+        ctx.require(Images, "expose_port").pull_image(image)
     spec = ContainerSpec(
         name=sidecar,
         image=image,
@@ -326,3 +343,15 @@ def forward_port(
             ) from exc
         raise
     return ports[0].host_port
+
+
+def _listed_networks(ctx: Context, labels: Mapping[str, str]) -> list[NetworkInfo]:
+    """The networks carrying `labels`; none on a backend without networks."""
+    networks = ctx.capability(Networks)
+    return networks.list_networks(labels) if networks else []
+
+
+def _listed_volumes(ctx: Context, labels: Mapping[str, str]) -> list[VolumeInfo]:
+    """The volumes carrying `labels`; none on a backend without volumes."""
+    volumes = ctx.capability(Volumes)
+    return volumes.list_volumes(labels) if volumes else []

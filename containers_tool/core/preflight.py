@@ -15,6 +15,7 @@ from typing import cast
 
 from containers_tool.context import Context
 from containers_tool.errors import QuotaExceededError, RuntimeUnavailableError, ToolError
+from containers_tool.runtime.capabilities import Images, Networks, capabilities_of
 from containers_tool.runtime.compose import CANDIDATES as COMPOSE_CANDIDATES
 from containers_tool.runtime.compose import detect as detect_compose
 from containers_tool.runtime.discovery import INSTALL_HINT, docker_sockets, podman_sockets
@@ -120,11 +121,14 @@ def _host_checks(
 def _image_check(ctx: Context) -> dict[str, object]:
     image = ctx.settings.resolve_image(ctx.settings.default_image)
     fix = f"Make {image} available (load it, or a mirror), or set default_image / image_overrides."
-    if ctx.runtime.image_exists(image):
+    images = ctx.capability(Images)
+    if images is None:
+        return _check("default_image", True, f"{image}: the backend fetches images itself")
+    if images.image_exists(image):
         return _check("default_image", True, f"{image} is present")
     if ctx.settings.pull == "never":
         return _check("default_image", False, f"{image} is absent and pull is never", fix)
-    reason = ctx.runtime.pull_check(image)
+    reason = images.pull_check(image)
     if reason is None:
         detail = f"{image} is absent; its registry answers, so create pulls it"
         return _check("default_image", True, detail)
@@ -194,19 +198,20 @@ def report(ctx: Context, *, full: bool = True) -> dict[str, object]:
             required=False,
         )
     )
-    iso = ctx.runtime.network_isolation()
-    checks.append(
-        _check(
-            "network_isolation",
-            not iso.gap,
-            iso.gap
-            or "session networks and the tool's other networks are isolated from each other "
-            "and from the engine's default network; internal networks reach neither the "
-            "outside nor the host",
-            iso.fix,
-            required=False,
+    if networks := ctx.capability(Networks):
+        iso = networks.network_isolation()
+        checks.append(
+            _check(
+                "network_isolation",
+                not iso.gap,
+                iso.gap
+                or "session networks and the tool's other networks are isolated from each other "
+                "and from the engine's default network; internal networks reach neither the "
+                "outside nor the host",
+                iso.fix,
+                required=False,
+            )
         )
-    )
     ready = all(bool(c["passed"]) for c in checks if c["required"])
     return {
         "ready": ready,
@@ -214,6 +219,8 @@ def report(ctx: Context, *, full: bool = True) -> dict[str, object]:
         "version": info.version,
         "api_version": info.api_version,
         "endpoint": info.endpoint,
+        "remote": ctx.runtime.remote,
+        "capabilities": capabilities_of(ctx.runtime),
         "session_id": ctx.session_id,
         "compose": compose.description if compose else None,
         "checks": checks,

@@ -30,6 +30,7 @@ from containers_tool.models.lifecycle import CreateInput
 from containers_tool.models.run import RunInput
 from containers_tool.provision import plan as provision
 from containers_tool.provision.files import FileEntry, write_stdin
+from containers_tool.runtime.capabilities import Shell, Stats
 from containers_tool.runtime.types import ContainerStats, ExecRequest, ExecResult
 
 log = logging.getLogger("containers_tool")
@@ -195,7 +196,7 @@ def _check_steps(steps: list[dict[str, object]]) -> None:
 def usage(ctx: Context, cid: str) -> dict[str, int | float | None]:
     """The run's resource usage, read once from the engine; None values when unavailable."""
     try:
-        stats: ContainerStats | None = ctx.runtime.container_stats(cid, peak=True)
+        stats: ContainerStats | None = ctx.require(Stats, "run").container_stats(cid, peak=True)
     except ToolError:
         stats = None
     return {
@@ -349,4 +350,4 @@ def store(ctx: Context, handle: RunHandle) -> None:
     data = json.dumps(handle.result).encode()
     entry = FileEntry(RESULT_PATH, data, 0o600)
     with contextlib.suppress(ToolError):  # the owner still holds it in memory
-        write_stdin(ctx.runtime, handle.cid, entry, user="0:0", umask="077")
+        write_stdin(ctx.require(Shell, "run"), handle.cid, entry, user="0:0", umask="077")

@@ -34,7 +34,8 @@ from containers_tool.errors import (
     QuotaExceededError,
     ToolError,
 )
-from containers_tool.runtime.protocol import Runtime, ShellChannel
+from containers_tool.runtime.capabilities import Shell
+from containers_tool.runtime.protocol import ShellChannel
 from containers_tool.times import iso
 
 MAX_PER_CONTAINER = 8
@@ -152,7 +153,7 @@ class Session:
         home: The directory a fresh shell starts in when the last one is unknown or gone.
     """
 
-    runtime: Runtime
+    runtime: Shell
     container: str
     name: str
     argv: Sequence[str]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, NotFoundError
+from containers_tool.runtime.capabilities import Stats
 from containers_tool.runtime.types import ContainerInfo, ContainerStats
 from containers_tool.times import iso
 
@@ -77,7 +78,7 @@ def sample(ctx: Context, listed: ContainerInfo) -> dict[str, object] | None:
     if info.state != "running":
         return _row(info, None, None)
     try:
-        one = ctx.runtime.container_stats(info.id, cpu_window_s=SAMPLE_GAP_S)
+        one = ctx.require(Stats, "stats").container_stats(info.id, cpu_window_s=SAMPLE_GAP_S)
     except NotFoundError:
         return None
     except ConflictError:  # stopped between the inspect and the reading

@@ -7,6 +7,7 @@ from containers_tool.context import Context
 from containers_tool.errors import ConflictError, EngineError
 from containers_tool.models.cache import CacheClearInput
 from containers_tool.registry import operation
+from containers_tool.runtime.capabilities import Images
 
 
 @operation("cache_clear", CacheClearInput)
@@ -15,7 +16,7 @@ def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
     wanted = {lb.MANAGED_BY: lb.MANAGER, lb.CACHE_LABEL: "true"}
     if args.purpose:
         wanted[lb.PURPOSE] = args.purpose
-    images = ctx.runtime.list_images(wanted)
+    images = ctx.require(Images, "cache_clear").list_images(wanted)
     tags = {t for image in images for t in image.tags}
     # Cache images are shared by every tenant; so is the refusal, but only visible names show.
     users = [
@@ -35,9 +36,9 @@ def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
     removed: list[str] = []
     for image in images:
         for ref in image.tags or [image.id]:
-            ctx.runtime.remove_image(ref)
+            ctx.require(Images, "cache_clear").remove_image(ref)
             removed.append(ref)
-    left = [t for t in tags if ctx.runtime.image_exists(t)]
+    left = [t for t in tags if ctx.require(Images, "cache_clear").image_exists(t)]
     if left:
         raise EngineError(
             f"Images still present after removal: {', '.join(left)}.",

@@ -24,6 +24,7 @@ from containers_tool.models.networks import (
     ListNetworksInput,
 )
 from containers_tool.registry import operation
+from containers_tool.runtime.capabilities import Networks
 from containers_tool.runtime.types import NetworkInfo
 
 log = logging.getLogger("containers_tool")
@@ -52,7 +53,9 @@ def create_network(args: CreateNetworkInput, ctx: Context) -> dict[str, object]:
         )
     labels = network_labels(ctx, args.session_id or ctx.session_id, lb.user_labels(args.labels))
     try:
-        info = ctx.runtime.create_network(args.name, labels, args.internal)
+        info = ctx.require(Networks, "create_network").create_network(
+            args.name, labels, args.internal
+        )
     except ConflictError as exc:
         raise ConflictError(
             f"A network named {args.name!r} already exists.",
@@ -73,7 +76,7 @@ def destroy_network(args: DestroyNetworkInput, ctx: Context) -> dict[str, object
             hint="Call disconnect_network or destroy for those containers first.",
             field="name",
         )
-    ctx.runtime.remove_network(info.name)
+    ctx.require(Networks, "destroy_network").remove_network(info.name)
     return {"destroyed": [info.name]}
 
 
@@ -89,7 +92,7 @@ def connect_network(args: ConnectNetworkInput, ctx: Context) -> dict[str, object
         )
     foreign_network(ctx, args.network)
     try:
-        ctx.runtime.connect_network(args.network, ref.id, args.aliases)
+        ctx.require(Networks, "connect_network").connect_network(args.network, ref.id, args.aliases)
     except NotFoundError as exc:
         raise NotFoundError(
             f"No network named {args.network!r}.", hint="Call list_networks.", field="network"
@@ -108,7 +111,7 @@ def disconnect_network(args: DisconnectNetworkInput, ctx: Context) -> dict[str, 
     """Detaches a managed container from a network."""
     ref = ctx.resolve(args.container)
     try:
-        ctx.runtime.disconnect_network(args.network, ref.id)
+        ctx.require(Networks, "disconnect_network").disconnect_network(args.network, ref.id)
     except NotFoundError as exc:
         raise NotFoundError(
             f"{ref.name!r} is not attached to a network named {args.network!r}.",
@@ -122,11 +125,13 @@ def disconnect_network(args: DisconnectNetworkInput, ctx: Context) -> dict[str, 
 def list_networks(args: ListNetworksInput, ctx: Context) -> dict[str, object]:
     """Lists managed networks, optionally one session's, with their containers."""
     rows = []
-    for net in ctx.runtime.list_networks(lb.managed_filter(args.session_id, ctx.tenant)):
+    for net in ctx.require(Networks, "list_networks").list_networks(
+        lb.managed_filter(args.session_id, ctx.tenant)
+    ):
         if not lb.in_tenant(net.labels, ctx.tenant):
             continue
         with contextlib.suppress(NotFoundError):  # removed meanwhile
-            rows.append(_row(ctx.runtime.inspect_network(net.name)))
+            rows.append(_row(ctx.require(Networks, "list_networks").inspect_network(net.name)))
     rows.sort(key=lambda r: str(r["name"]))
     return {"networks": rows, "count": len(rows)}
 

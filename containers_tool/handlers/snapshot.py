@@ -22,6 +22,7 @@ from containers_tool.models.snapshot import (
     SnapshotInput,
 )
 from containers_tool.registry import operation
+from containers_tool.runtime.capabilities import Commit, Images
 from containers_tool.runtime.types import ImageInfo
 from containers_tool.times import iso
 
@@ -42,7 +43,7 @@ def _own_image(ctx: Context, name: str) -> ImageInfo:
         NotFoundError: No such snapshot, or another tenant's.
     """
     try:
-        image = ctx.runtime.inspect_image(image_ref(name))
+        image = ctx.require(Images, "snapshots").inspect_image(image_ref(name))
     except NotFoundError:
         raise _unknown(name) from None
     if not lb.in_tenant(image.labels, ctx.tenant):
@@ -63,7 +64,7 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
     """Commits the container's filesystem into a snapshot image, without env values."""
     ref = ctx.resolve(args.container)
     target = image_ref(args.name)
-    if ctx.runtime.image_exists(target):
+    if ctx.require(Images, "snapshot").image_exists(target):
         raise ConflictError(
             f"A snapshot named {args.name!r} already exists.",
             hint="Pick another name, or call delete_snapshot first.",
@@ -71,7 +72,7 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
         )
     info = ctx.runtime.inspect_container(ref.id)
     try:
-        base_env = ctx.runtime.inspect_image(info.image).env
+        base_env = ctx.require(Images, "snapshot").inspect_image(info.image).env
     except NotFoundError:
         base_env = {}
     env: dict[str, str] = {}
@@ -96,7 +97,7 @@ def snapshot(args: SnapshotInput, ctx: Context) -> dict[str, object]:
     # The source's own tool labels (session, persistent, envfile, compose project, ...) would
     # pass to every restored container and misdescribe it: only the snapshot's are kept.
     stale = {k for k in info.labels if k.startswith(lb.PREFIX) and k not in labels}
-    image_id = ctx.runtime.commit_container(
+    image_id = ctx.require(Commit, "snapshot").commit_container(
         ref.id, target, labels=labels, env=env, drop_labels=stale
     )
     return {
@@ -128,7 +129,9 @@ def list_snapshots(args: ListSnapshotsInput, ctx: Context) -> dict[str, object]:
     """Lists the tool's snapshots, newest first."""
     rows = [
         i
-        for i in ctx.runtime.list_images(lb.managed_filter(tenant=ctx.tenant))
+        for i in ctx.require(Images, "list_snapshots").list_images(
+            lb.managed_filter(tenant=ctx.tenant)
+        )
         if i.labels.get(lb.SNAPSHOT) and lb.in_tenant(i.labels, ctx.tenant)
     ]
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""), reverse=True)
@@ -152,7 +155,7 @@ def delete_snapshot(args: DeleteSnapshotInput, ctx: Context) -> dict[str, object
     target = image_ref(args.snapshot)
     _own_image(ctx, args.snapshot)
     try:
-        ctx.runtime.remove_image(target)
+        ctx.require(Images, "delete_snapshot").remove_image(target)
     except ConflictError as exc:
         raise ConflictError(
             f"Snapshot {args.snapshot!r} is in use by a container.",

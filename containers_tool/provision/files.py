@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from containers_tool.errors import EngineError, ToolError
+from containers_tool.runtime.capabilities import Shell
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import ExecRequest
 
@@ -46,7 +47,7 @@ def under(path: str, roots: Iterable[str]) -> bool:
 
 
 def write_stdin(
-    runtime: Runtime,
+    runtime: Shell,
     cid: str,
     entry: FileEntry,
     *,
@@ -147,7 +148,7 @@ def archive(
 
 
 def write_late(
-    runtime: Runtime,
+    runtime: Shell,
     cid: str,
     entries: Sequence[FileEntry],
     *,

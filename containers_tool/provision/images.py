@@ -18,6 +18,7 @@ from containers_tool import labels as lb
 from containers_tool.errors import BuildFailedError, NotFoundError, ToolError
 from containers_tool.provision.credentials import CA_PATH, CA_TARGET_VARS
 from containers_tool.provision.purposes import Purpose
+from containers_tool.runtime.capabilities import Images
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import ContainerSpec, ExecRequest
 from containers_tool.settings import Settings
@@ -106,7 +107,7 @@ def _build_lock(settings: Settings, key: str) -> Iterator[None]:
 
 
 def ensure_purpose_image(
-    runtime: Runtime,
+    runtime: Images,
     settings: Settings,
     purpose: Purpose,
     ca_bundle: Path | None,

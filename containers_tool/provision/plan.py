@@ -25,6 +25,7 @@ from containers_tool.provision import credentials as cred
 from containers_tool.provision.files import FileEntry
 from containers_tool.provision.images import ensure_purpose_image
 from containers_tool.provision.purposes import Forward, Purpose
+from containers_tool.runtime.capabilities import Images
 from containers_tool.runtime.types import MountSpec
 
 ROOT_HOME = "/root"
@@ -177,7 +178,7 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
         ca = cred.extra_ca_bundle() if args.forward_ca == "auto" else cred.host_ca_bundle()
     if purpose is not None and not args.image:
         built = ensure_purpose_image(
-            ctx.runtime,
+            ctx.require(Images, "create with purpose"),
             ctx.settings,
             purpose,
             ca,

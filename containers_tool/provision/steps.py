@@ -17,6 +17,7 @@ from containers_tool.provision.plan import (
     resolve_path,
     wrap_argv,
 )
+from containers_tool.runtime.capabilities import Shell
 from containers_tool.runtime.types import ExecRequest, ExecResult
 
 STEP_TIMEOUT = 900.0
@@ -76,7 +77,9 @@ def after_start(ctx: Context, cid: str, p: Plan, args: CreateInput) -> list[dict
     if p.secrets:
         # Through stdin: an exec's env and argv are kept by the engine (Podman's database).
         entry = FileEntry(lb.ENVFILE_PATH, env_file(p.secrets).encode(), 0o600)
-        failed = write_stdin(ctx.runtime, cid, entry, user=None, umask="077")
+        failed = write_stdin(
+            ctx.require(Shell, "create with forwarded secrets"), cid, entry, user=None, umask="077"
+        )
         if failed is not None:
             why = redact(failed, p.secrets.values())
             steps.append(_step("env", "failed", f"secrets file not written: {why}"))
@@ -114,7 +117,7 @@ def _write_deferred(run: Runner) -> dict[str, str]:
 def _write(run: Runner, entries: list[FileEntry]) -> dict[str, str]:
     p = run.p
     failed = write_late(
-        run.ctx.runtime,
+        run.ctx.require(Shell, "create with files under a mount"),
         run.cid,
         entries,
         mounts=p.mount_targets,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +95,20 @@ def discover(
     tried = ", ".join(dict.fromkeys(c.url for c in candidates)) or "none"
     which = "No container engine is" if engine == "auto" else f"{engine.capitalize()} is not"
     raise RuntimeUnavailableError(f"{which} reachable (tried {tried}).", hint=INSTALL_HINT)
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_remote(url: str) -> bool:
+    """Tells whether an endpoint's engine may be on another machine (its paths are not ours).
+
+    ssh:// always counts as remote (the login may land anywhere); tcp:// and http(s):// count
+    unless they name a loopback address; unix:// and npipe:// are this machine.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "ssh":
+        return True
+    if parts.scheme in ("tcp", "http", "https"):
+        return (parts.hostname or "") not in LOOPBACK
+    return False

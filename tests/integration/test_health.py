@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from containers_tool import ContainersTool
+from containers_tool.runtime.capabilities import Commit, Images
 from tests.integration.conftest import BUSYBOX, unique, wait_until
 
 SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
@@ -26,7 +27,7 @@ FAILING_CMD = ["sh", "-c", "echo about to fail; echo boom >&2; exit 4"]
 
 def _image_with_cmd(tool: ContainersTool, command: list[str], user: str | None = None) -> str:
     """Commits a busybox container into a tiny image whose own CMD is `command` (USER `user`)."""
-    runtime = tool.context.runtime
+    runtime = tool.context.require(Commit, "test image")
     fields = {"user": user} if user else {}
     made = tool.call("create", image=BUSYBOX, name=unique("img-src"), **fields)
     ref = f"localhost/containers-tool-test/service:{secrets.token_hex(4)}"
@@ -39,7 +40,7 @@ def _image_with_cmd(tool: ContainersTool, command: list[str], user: str | None =
 def service_image(tool: ContainersTool) -> Iterator[str]:
     ref = _image_with_cmd(tool, SERVICE_CMD)
     yield ref
-    tool.context.runtime.remove_image(ref)
+    tool.context.require(Images, "test image").remove_image(ref)
 
 
 def test_wait_healthy_passes_once_the_check_does(tool, box):
@@ -148,7 +149,7 @@ def test_a_service_and_its_execs_run_as_the_image_user_not_the_host_user(tool):
     finally:
         for name in names:
             tool.call("destroy", container=name)
-        tool.context.runtime.remove_image(ref)
+        tool.context.require(Images, "test image").remove_image(ref)
 
 
 def test_without_keep_command_the_image_command_does_not_run(tool, service_image):
@@ -176,7 +177,7 @@ def test_create_refuses_a_service_that_exits_at_once_or_soon_after(tool, raw, co
         assert said in made["error"]["message"]
         assert name not in [c.name for c in raw.containers.list(all=True)]
     finally:
-        tool.context.runtime.remove_image(ref)
+        tool.context.require(Images, "test image").remove_image(ref)
 
 
 def test_logs_tail_is_bounded(tool, raw, service_image):
@@ -211,7 +212,7 @@ def logging_service(tool):
     assert wait_until(lambda: "done" in tool.call("logs", container=name)["stdout"])
     yield name
     tool.call("destroy", container=name)
-    tool.context.runtime.remove_image(ref)
+    tool.context.require(Images, "test image").remove_image(ref)
 
 
 def test_logs_tail_counts_lines_of_both_streams_together(tool, logging_service):
@@ -250,7 +251,7 @@ def test_logs_are_bounded_in_bytes_with_the_total(tool):
         assert (last["stdout"], last["stderr"], last["truncated"]) == ("30000\n", "done\n", False)
     finally:
         tool.call("destroy", container=name)
-        tool.context.runtime.remove_image(ref)
+        tool.context.require(Images, "test image").remove_image(ref)
 
 
 def test_a_service_runs_in_its_image_workdir(tool):
@@ -272,4 +273,4 @@ def test_a_service_runs_in_its_image_workdir(tool):
         assert ran["stdout"] == "/app\n"
         tool.call("destroy", container=svc["container"])
     finally:
-        tool.context.runtime.remove_image(ref)
+        tool.context.require(Images, "test image").remove_image(ref)

@@ -14,12 +14,14 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.tls
 import requests.exceptions
 
 from containers_tool.errors import (
     NotFoundError,
 )
 from containers_tool.runtime.commit import config_changes
+from containers_tool.runtime.discovery import is_remote
 from containers_tool.runtime.docker.errors import _engine_errors
 from containers_tool.runtime.docker.networks import DockerNetworks
 from containers_tool.runtime.docker.stats import DockerStats
@@ -50,14 +52,25 @@ class DockerRuntime(DockerStats, DockerNetworks):
 
     Args:
         endpoint: A base URL such as `unix:///var/run/docker.sock`.
+        tls: Mutual TLS for a tcp:// endpoint.
+        api: An API client already connected to `endpoint` (ssh://, see `connect`).
     """
 
     name = "docker"
 
-    def __init__(self, endpoint: str = DEFAULT_SOCKET) -> None:
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_SOCKET,
+        *,
+        tls: docker.tls.TLSConfig | None = None,
+        api: docker.APIClient | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.remote = is_remote(endpoint)
         with _engine_errors("Docker"):
-            self._api = docker.APIClient(base_url=endpoint, version="1.41", timeout=60)
+            self._api = api or docker.APIClient(
+                base_url=endpoint, version="1.41", timeout=60, tls=tls or False
+            )
         self._users = ExecUsers(self._labels_of)
 
     def _labels_of(self, container: str) -> tuple[str, Mapping[str, str]]:

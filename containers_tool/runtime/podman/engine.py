@@ -17,6 +17,7 @@ import podman.errors
 from containers_tool.errors import (
     NotFoundError,
 )
+from containers_tool.runtime.discovery import is_remote
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.podman.errors import _check, _engine_errors, _explain
 from containers_tool.runtime.podman.images import PodmanImages
@@ -27,6 +28,7 @@ from containers_tool.runtime.streams import (
     read_frames,
     read_logs,
 )
+from containers_tool.runtime.tunnel import SshTunnel
 from containers_tool.runtime.types import (
     ContainerInfo,
     ContainerLogs,
@@ -45,14 +47,17 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
 
     Args:
         endpoint: A base URL such as `unix:///run/podman/podman.sock`.
+        via: The ssh tunnel that reaches an ssh:// endpoint (closed with the runtime).
     """
 
     name = "podman"
 
-    def __init__(self, endpoint: str = ROOTFUL_SOCKET) -> None:
+    def __init__(self, endpoint: str = ROOTFUL_SOCKET, *, via: SshTunnel | None = None) -> None:
         self.endpoint = endpoint
+        self.remote = is_remote(endpoint)
+        self._tunnel = via
         with _engine_errors("Podman"):
-            self._client = podman.PodmanClient(base_url=endpoint, timeout=60)
+            self._client = podman.PodmanClient(base_url=via.url if via else endpoint, timeout=60)
         self._api = self._client.api
         self._isolation: NetworkIsolation | None = None
         self._info: dict[str, Any] | None = None
@@ -85,6 +90,8 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
     def close(self) -> None:
         """See Runtime.close."""
         self._client.close()  # type: ignore[no-untyped-call]
+        if self._tunnel is not None:
+            self._tunnel.close()
 
     def image_exists(self, ref: str) -> bool:
         """See Runtime.image_exists."""
