@@ -10,6 +10,7 @@ import contextlib
 import io
 import secrets
 import tarfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,7 +37,7 @@ def _name(kind: str) -> str:
 
 
 @pytest.fixture
-def running(backend: Runtime):
+def running(backend: Runtime) -> Iterator[str]:
     cid = backend.create_container(
         ContainerSpec(name=_name("c"), image=BUSYBOX, command=KEEP_ALIVE, labels=LABELS)
     )
