@@ -5,8 +5,9 @@
 #   scripts/engines-ready.sh -q               # same, silent
 #   scripts/engines-ready.sh --has-image TAG  # exit 0 if ANY answering engine has TAG
 #
-# "Ready" means: the Docker API answers _ping, the Podman API answers _ping, and both local
-# base images (localhost/base/busybox:latest, localhost/base/debian:12) exist in both engines.
+# "Ready" means: the Docker API answers _ping, the Podman API answers _ping, both local base
+# images (localhost/base/busybox:latest, localhost/base/debian:12) exist in both engines, and
+# ssh and sshd are installed (ssh:// engines and their tests).
 # Talks to the APIs with curl only (no engine CLI, no Python), so it takes a few ms.
 #
 # Endpoints, as the SDKs resolve them:
@@ -25,7 +26,7 @@ while (($#)); do
   case "$1" in
     -q | --quiet) quiet=1 ;;
     --has-image) has_image=${2:?--has-image needs a TAG}; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "usage: $0 [-q] [--has-image TAG]" >&2; exit 2 ;;
   esac
   shift
@@ -76,6 +77,13 @@ for engine in docker podman; do
     api "$url" "/images/$tag/json" || problems+=("$engine: image $tag is missing")
   done
 done
+
+# The remote-engine tests drive both engines through a private sshd (tests/integration/sshd.py).
+if [[ -z "$has_image" ]]; then
+  command -v ssh >/dev/null || problems+=("ssh (openssh-client) is missing: ssh:// engines need it")
+  [[ -x /usr/sbin/sshd ]] || command -v sshd >/dev/null ||
+    problems+=("sshd (openssh-server) is missing: the remote-engine tests need it")
+fi
 
 if [[ -n "$has_image" ]]; then
   ((found_image)) && exit 0

@@ -13,6 +13,8 @@
 #     so that `podman run --init` works
 #   - docker-compose v1 (Debian) and podman-compose (PyPI, venv in /opt/podman-compose,
 #     linked as /usr/local/bin/podman-compose)
+#   - openssh-server and -client: the tool reaches ssh:// engines through `ssh -L`, and the
+#     remote-engine tests start a private sshd on loopback (no system sshd is started here)
 #   - local base images, imported into BOTH engines under the same names, because no image
 #     registry is reachable from these machines:
 #       localhost/base/busybox:latest   static busybox, ~2 MB, starts in ~0.2 s
@@ -79,6 +81,8 @@ PACKAGES=(
   uidmap          # newuidmap/newgidmap for podman user namespaces
   criu            # container checkpoint/restore
   python3-venv    # venv for podman-compose (Debian's python3 lacks ensurepip without it)
+  openssh-server  # sshd for the remote-engine tests (ssh:// engines; started per test run)
+  openssh-client  # ssh, the tunnel to a remote engine's socket (ssh:// endpoints)
 )
 
 CHECK_ONLY=0

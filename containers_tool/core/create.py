@@ -155,7 +155,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     resources = purpose.resources if purpose else None
     limits = policy.resource_limits(args, settings, resources, ctx.engine_info().cpus)
     tiers.check_memory(args.memory_limit, settings, ctx.engine_info().memory_bytes)
-    mounts = policy.mounts(args, workdir, Path.cwd(), settings)
+    mounts = policy.mounts(args, workdir, Path.cwd(), settings, remote=ctx.runtime.remote)
     session = args.session_id or ctx.session_id
     # Purpose image (built once, cached), files, env, secrets: decided before anything is made.
     prov = provision.plan(ctx, args, user or "", workdir)

@@ -69,13 +69,31 @@ def resource_limits(
     return memory, int(cpus * 1e9), pids
 
 
-def mounts(args: CreateInput, workdir: str, cwd: Path, settings: Settings) -> list[MountSpec]:
+def mounts(
+    args: CreateInput, workdir: str, cwd: Path, settings: Settings, *, remote: bool = False
+) -> list[MountSpec]:
     """Validates bind mounts; refuses engine sockets unless the policy allows them.
 
+    Args:
+        args: The create input.
+        workdir: Where mount_cwd mounts the working directory.
+        cwd: The tool process's working directory.
+        settings: The operator's policy.
+        remote: The engine runs on another machine, where these paths do not exist.
+
     Raises:
-        InvalidInputError: A source is not an existing absolute host path.
+        InvalidInputError: A source is not an existing absolute host path, or the engine is
+            remote (a bind would name a path of the engine's machine, not of this one).
         PolicyDeniedError: A mount would expose the engine's socket.
     """
+    if remote and (args.mounts or args.mount_cwd):
+        raise InvalidInputError(
+            "The engine is remote: a bind mount would name a path on the engine's machine, "
+            "not on this one.",
+            hint="Leave mounts and mount_cwd out; create, then copy_in the files you need "
+            "(and copy_out the results).",
+            field="mount_cwd" if args.mount_cwd else "mounts",
+        )
     specs = [MountSpec(m.source, m.target, m.read_only) for m in args.mounts]
     if args.mount_cwd:
         specs.append(MountSpec(str(cwd), workdir, False))

@@ -203,10 +203,10 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
     if purpose is not None:
         out.labels[lb.PURPOSE] = purpose.name
     _plan_env(out, fwd, args)
-    _plan_ca(out, ca)
+    _plan_ca(out, ca, ctx.runtime.remote)
     _plan_git(out, fwd)
     _plan_gh(out, fwd)
-    _plan_ssh(out, fwd)
+    _plan_ssh(out, fwd, ctx.runtime.remote)
     _plan_files(out, args, fwd)
     return out
 
@@ -230,12 +230,14 @@ def _plan_env(out: Plan, fwd: Forward, args: CreateInput) -> None:
     out.steps.append(_step("env", "success" if names else "skipped", detail[:2000]))
 
 
-def _plan_ca(out: Plan, ca: Path | None) -> None:
+def _plan_ca(out: Plan, ca: Path | None, remote: bool) -> None:
     if ca is None:
         out.steps.append(_step("ca", "skipped", "no extra CA trusted on the host"))
         return
-    # A read-only bind mount: no copy per create, and the host's CA updates show through.
-    out.mounts.append(MountSpec(str(ca.resolve()), cred.CA_PATH, True))
+    if remote:  # a bind would name a path on the engine's machine: the bundle goes in by copy
+        out.files.append(FileEntry(cred.CA_PATH, ca.read_bytes(), 0o644, False, step="ca"))
+    else:  # read-only bind: no copy per create, and the host's CA updates show through
+        out.mounts.append(MountSpec(str(ca.resolve()), cred.CA_PATH, True))
     out.env.update(cred.ca_env())
     out.steps.append(_step("ca", "success", f"{ca} -> {cred.CA_PATH}; SSL_CERT_FILE etc. set"))
 
@@ -272,10 +274,11 @@ def _plan_gh(out: Plan, fwd: Forward) -> None:
     out.steps.append(_step("gh", "success", detail))
 
 
-def _plan_ssh(out: Plan, fwd: Forward) -> None:
+def _plan_ssh(out: Plan, fwd: Forward, remote: bool) -> None:
     sock = os.environ.get("SSH_AUTH_SOCK")
-    if not fwd.ssh:
-        out.steps.append(_step("ssh", "skipped", "not requested (forward_ssh: true opts in)"))
+    if not fwd.ssh or remote:  # an agent's socket cannot be copied to a remote engine's machine
+        why = "the engine is remote: no agent there" if fwd.ssh else "not requested (forward_ssh)"
+        out.steps.append(_step("ssh", "skipped", why))
         return
     if not sock or not Path(sock).exists():
         out.steps.append(_step("ssh", "skipped", "no SSH agent on the host; keys are never copied"))

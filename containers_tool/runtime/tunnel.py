@@ -24,7 +24,8 @@ class SshTunnel:
     """Forwards a local socket to `ssh://user@host[:port]/path/to/engine.sock`.
 
     Args:
-        url: The engine's ssh URL; its path is the socket on the remote host.
+        url: The engine's ssh URL; its path, if any, is the socket on the remote host.
+        default_socket: The remote socket when the URL names none.
         identity: A private key file (else ssh's defaults and agent).
         known_hosts: A known_hosts file for the host's key (else ~/.ssh/known_hosts).
         hint: What to tell the caller when the tunnel does not come up.
@@ -33,13 +34,19 @@ class SshTunnel:
         RuntimeUnavailableError: ssh failed (login refused, unknown host key, no socket).
     """
 
-    def __init__(self, url: str, identity: str | None, known_hosts: str | None, hint: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        default_socket: str,
+        *,
+        identity: str | None,
+        known_hosts: str | None,
+        hint: str,
+    ) -> None:
         parts = urllib.parse.urlsplit(url)
-        if not parts.hostname or not parts.path or parts.path == "/":
-            raise RuntimeUnavailableError(
-                f"{url} names no socket on the remote host.",
-                hint="Use ssh://user@host[:port]/run/podman/podman.sock (the remote socket).",
-            )
+        if not parts.hostname:
+            raise RuntimeUnavailableError(f"{url} names no host.", hint=hint)
+        remote_socket = parts.path if parts.path not in ("", "/") else default_socket
         self._dir = Path(tempfile.mkdtemp(prefix="containers-tool-ssh-"))
         self.socket = self._dir / "engine.sock"
         argv = ["ssh", "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"]
@@ -52,7 +59,7 @@ class SshTunnel:
             argv += ["-p", str(parts.port)]
         if parts.username:
             argv += ["-l", urllib.parse.unquote(parts.username)]
-        argv += ["-L", f"{self.socket}:{parts.path}", "--", parts.hostname]
+        argv += ["-L", f"{self.socket}:{remote_socket}", "--", parts.hostname]
         self._proc = subprocess.Popen(  # noqa: S603 - argv built above, no shell
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

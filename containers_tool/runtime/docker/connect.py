@@ -1,4 +1,4 @@
-"""The `docker` backend's factory: endpoint, TLS for tcp://, keys for ssh://."""
+"""The `docker` backend's factory: a local socket, tcp:// with mutual TLS, or ssh://."""
 
 from __future__ import annotations
 
@@ -6,37 +6,49 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import docker
 import docker.tls
-import paramiko
-from docker.transport import SSHHTTPAdapter
 
-from containers_tool.errors import InvalidInputError, RuntimeUnavailableError
+from containers_tool.errors import InvalidInputError
 from containers_tool.runtime.discovery import discover
-from containers_tool.runtime.docker.engine import DockerRuntime
+from containers_tool.runtime.docker.engine import DEFAULT_SOCKET, DockerRuntime
+from containers_tool.runtime.tunnel import SshTunnel
 
 if TYPE_CHECKING:
     from containers_tool.settings import Settings
 
-API_VERSION = "1.41"  # Debian 12's Docker 20.10; newer daemons still speak it
 SSH_HINT = (
-    "Check that `ssh USER@HOST docker version` works from this machine: the host key in "
-    "known_hosts (or ssh_known_hosts), a key the host accepts (ssh_identity or ~/.ssh), and "
-    "the docker CLI on the remote host."
+    "Check that `ssh USER@HOST docker version` works from this machine without a prompt (host "
+    "key in known_hosts or ssh_known_hosts, a key the host accepts: ssh_identity or ~/.ssh), and "
+    "that the user may use the remote socket (the URL's path; default /var/run/docker.sock)."
 )
 
 
 def connect(settings: Settings) -> DockerRuntime:
     """Connects to the Docker endpoint of the settings (else DOCKER_HOST, else the sockets).
 
+    An ssh:// engine is reached through a tunnel to its socket rather than the SDK's own ssh
+    transport: that one hands attached execs a paramiko channel, not a socket, so shell
+    sessions and the secrets file (written through an exec's stdin) would not work.
+
     Raises:
         RuntimeUnavailableError: Docker does not answer, or the ssh login is refused.
         InvalidInputError: TLS files are missing.
     """
     url = discover("docker", settings.docker_host, settings.podman_host).url
-    if url.startswith("ssh://"):
-        return DockerRuntime(url, api=_ssh_client(url, settings))
-    return DockerRuntime(url, tls=tls_config(url, settings))
+    if not url.startswith("ssh://"):
+        return DockerRuntime(url, tls=tls_config(url, settings))
+    tunnel = SshTunnel(
+        url,
+        DEFAULT_SOCKET.removeprefix("unix://"),
+        identity=settings.ssh_identity,
+        known_hosts=settings.ssh_known_hosts,
+        hint=SSH_HINT,
+    )
+    try:
+        return DockerRuntime(url, via=tunnel)
+    except BaseException:
+        tunnel.close()
+        raise
 
 
 def tls_config(url: str, settings: Settings) -> docker.tls.TLSConfig | None:
@@ -66,45 +78,3 @@ def tls_config(url: str, settings: Settings) -> docker.tls.TLSConfig | None:
         ca_cert=str(files["ca"]),
         verify=True,
     )
-
-
-class _KeyedSSHAdapter(SSHHTTPAdapter):
-    """The SDK's paramiko transport, with the settings' key and known_hosts added.
-
-    The SDK reads only ~/.ssh (config, keys, known_hosts) and refuses unknown host keys; this
-    keeps that and lets the settings name a key and a known_hosts file of their own.
-    """
-
-    def __init__(self, url: str, identity: str | None, known_hosts: str | None) -> None:
-        self._identity = identity
-        self._known_hosts = known_hosts
-        super().__init__(url, timeout=60)
-
-    def _create_paramiko_client(self, base_url: str) -> None:
-        super()._create_paramiko_client(base_url)  # type: ignore[misc]  # private in the stubs
-        if self._identity:
-            self.ssh_params["key_filename"] = self._identity  # type: ignore[attr-defined]
-        if self._known_hosts and self.ssh_client is not None:
-            self.ssh_client.load_host_keys(self._known_hosts)
-
-
-def _ssh_client(url: str, settings: Settings) -> docker.APIClient:
-    """Returns an API client over ssh: `docker system dial-stdio` on the remote host.
-
-    Raises:
-        RuntimeUnavailableError: The connection or the login failed.
-    """
-    # use_ssh_client=True builds the client without connecting; the transport is then
-    # replaced by the keyed paramiko one, which connects.
-    api = docker.APIClient(base_url=url, version=API_VERSION, timeout=60, use_ssh_client=True)
-    try:
-        adapter = _KeyedSSHAdapter(url, settings.ssh_identity, settings.ssh_known_hosts)
-    except (paramiko.SSHException, OSError) as exc:
-        api.close()
-        raise RuntimeUnavailableError(
-            f"Docker at {url} is not reachable over ssh ({type(exc).__name__}: {exc}).",
-            hint=SSH_HINT,
-        ) from exc
-    api.mount("http+docker://ssh", adapter)
-    api._custom_adapter = adapter  # type: ignore[attr-defined]  # the SDK closes and hijacks sockets through this one
-    return api

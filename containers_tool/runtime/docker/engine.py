@@ -33,6 +33,7 @@ from containers_tool.runtime.streams import (
     read_frames,
     read_logs,
 )
+from containers_tool.runtime.tunnel import SshTunnel
 from containers_tool.runtime.types import (
     BUILD_SILENCE_S,
     ContainerInfo,
@@ -53,7 +54,7 @@ class DockerRuntime(DockerStats, DockerNetworks):
     Args:
         endpoint: A base URL such as `unix:///var/run/docker.sock`.
         tls: Mutual TLS for a tcp:// endpoint.
-        api: An API client already connected to `endpoint` (ssh://, see `connect`).
+        via: The ssh tunnel that reaches an ssh:// endpoint (closed with the runtime).
     """
 
     name = "docker"
@@ -63,13 +64,14 @@ class DockerRuntime(DockerStats, DockerNetworks):
         endpoint: str = DEFAULT_SOCKET,
         *,
         tls: docker.tls.TLSConfig | None = None,
-        api: docker.APIClient | None = None,
+        via: SshTunnel | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.remote = is_remote(endpoint)
+        self._tunnel = via
         with _engine_errors("Docker"):
-            self._api = api or docker.APIClient(
-                base_url=endpoint, version="1.41", timeout=60, tls=tls or False
+            self._api = docker.APIClient(
+                base_url=via.url if via else endpoint, version="1.41", timeout=60, tls=tls or False
             )
         self._users = ExecUsers(self._labels_of)
 
@@ -100,6 +102,8 @@ class DockerRuntime(DockerStats, DockerNetworks):
     def close(self) -> None:
         """See Runtime.close."""
         self._api.close()
+        if self._tunnel is not None:
+            self._tunnel.close()
 
     def image_exists(self, ref: str) -> bool:
         """See Runtime.image_exists."""

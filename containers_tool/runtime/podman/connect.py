@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from containers_tool.runtime.discovery import discover
-from containers_tool.runtime.podman.engine import PodmanRuntime
+from containers_tool.runtime.podman.engine import ROOTFUL_SOCKET, PodmanRuntime
 from containers_tool.runtime.tunnel import SshTunnel
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 SSH_HINT = (
     "Check that `ssh USER@HOST podman info` works from this machine without a prompt (host key "
     "in known_hosts or ssh_known_hosts, a key the host accepts: ssh_identity or ~/.ssh), and "
-    "that the URL's path is the remote podman socket."
+    "that the URL's path is the remote podman socket (default /run/podman/podman.sock)."
 )
 
 
@@ -30,7 +30,13 @@ def connect(settings: Settings) -> PodmanRuntime:
     url = discover("podman", settings.docker_host, settings.podman_host).url
     if not url.startswith("ssh://"):
         return PodmanRuntime(url)
-    tunnel = SshTunnel(url, settings.ssh_identity, settings.ssh_known_hosts, SSH_HINT)
+    tunnel = SshTunnel(
+        url,
+        ROOTFUL_SOCKET.removeprefix("unix://"),
+        identity=settings.ssh_identity,
+        known_hosts=settings.ssh_known_hosts,
+        hint=SSH_HINT,
+    )
     try:
         return PodmanRuntime(url, via=tunnel)
     except BaseException:
