@@ -73,6 +73,10 @@ class DockerRuntime(DockerStats, DockerNetworks):
             self._api = docker.APIClient(
                 base_url=via.url if via else endpoint, version="1.41", timeout=60, tls=tls or False
             )
+        if tls is not None:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE beat the session's own CA:
+            # the engine's CA must be the one its certificate is checked against.
+            self._api.trust_env = False
         self._users = ExecUsers(self._labels_of)
 
     def _labels_of(self, container: str) -> tuple[str, Mapping[str, str]]:

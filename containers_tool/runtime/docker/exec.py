@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,6 +39,11 @@ def _close(sock: Any) -> None:
         if part is not None:
             with contextlib.suppress(OSError):
                 part.close()
+    # Over https it hands back the SSL socket itself, which the response's file object still
+    # counts as in use: close() then leaves the descriptor open.
+    if isinstance(sock, ssl.SSLSocket) and sock.fileno() != -1:
+        with contextlib.suppress(OSError):
+            os.close(sock.detach())
 
 
 class DockerExec:
