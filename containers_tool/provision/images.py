@@ -18,7 +18,7 @@ from containers_tool import labels as lb
 from containers_tool.errors import BuildFailedError, NotFoundError, ToolError
 from containers_tool.provision.credentials import CA_PATH, CA_TARGET_VARS
 from containers_tool.provision.purposes import Purpose
-from containers_tool.runtime.capabilities import Images
+from containers_tool.runtime.capabilities import Images, require
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.runtime.types import ContainerSpec, ExecRequest
 from containers_tool.settings import Settings
@@ -107,7 +107,7 @@ def _build_lock(settings: Settings, key: str) -> Iterator[None]:
 
 
 def ensure_purpose_image(
-    runtime: Images,
+    engine: Runtime,
     settings: Settings,
     purpose: Purpose,
     ca_bundle: Path | None,
@@ -123,7 +123,9 @@ def ensure_purpose_image(
         NotFoundError: The base image is missing and cannot be pulled.
         BuildFailedError: A package or setup step failed, or the probe failed in a fresh
             container of the new image (which is then not kept).
+        InvalidInputError: The backend has no local images to build into.
     """
+    runtime = require(engine, Images, "create with purpose")
     try:  # one inspect says whether the base is present and its id
         base_id = runtime.inspect_image(purpose.image).id
     except NotFoundError:

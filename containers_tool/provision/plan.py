@@ -25,7 +25,6 @@ from containers_tool.provision import credentials as cred
 from containers_tool.provision.files import FileEntry
 from containers_tool.provision.images import ensure_purpose_image
 from containers_tool.provision.purposes import Forward, Purpose
-from containers_tool.runtime.capabilities import Images
 from containers_tool.runtime.types import MountSpec
 
 ROOT_HOME = "/root"
@@ -178,7 +177,7 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
         ca = cred.extra_ca_bundle() if args.forward_ca == "auto" else cred.host_ca_bundle()
     if purpose is not None and not args.image:
         built = ensure_purpose_image(
-            ctx.require(Images, "create with purpose"),
+            ctx.runtime,
             ctx.settings,
             purpose,
             ca,
@@ -276,15 +275,14 @@ def _plan_gh(out: Plan, fwd: Forward) -> None:
 
 def _plan_ssh(out: Plan, fwd: Forward, remote: bool) -> None:
     sock = os.environ.get("SSH_AUTH_SOCK")
-    if not fwd.ssh or remote:  # an agent's socket cannot be copied to a remote engine's machine
-        why = "the engine is remote: no agent there" if fwd.ssh else "not requested (forward_ssh)"
-        out.steps.append(_step("ssh", "skipped", why))
+    if not fwd.ssh:
+        out.steps.append(_step("ssh", "skipped", "not requested (forward_ssh: true opts in)"))
         return
-    if not sock or not Path(sock).exists():
-        out.steps.append(_step("ssh", "skipped", "no SSH agent on the host; keys are never copied"))
+    if remote or not sock or not Path(sock).exists():  # a socket cannot be copied to a remote
+        why = "the engine is remote: no agent there" if remote else "no SSH agent on the host"
+        out.steps.append(_step("ssh", "skipped", f"{why}; keys are never copied"))
         return
-    # Read-only: connecting to a socket needs no write access to the mount, and nothing can
-    # replace the socket file from inside.
+    # Read-only: a socket needs no write access, and nothing inside can replace the socket file.
     out.mounts.append(MountSpec(sock, SSH_SOCKET, True))
     out.env["SSH_AUTH_SOCK"] = SSH_SOCKET
     known = Path.home() / ".ssh" / "known_hosts"
