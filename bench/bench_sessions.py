@@ -21,6 +21,7 @@ from collections.abc import Callable
 from bench.common import IMAGE, load, raw_client, raw_run
 from containers_tool import ContainersTool
 from containers_tool.runtime.backends import get_runtime
+from containers_tool.runtime.capabilities import Shell, require
 from containers_tool.runtime.protocol import ShellChannel
 from containers_tool.settings import Settings
 
@@ -61,7 +62,7 @@ def bench(engine: str, n: int) -> dict[str, list[float]]:
         assert opened["session_started"] is True, opened
         raw_exec = _samples_ms(lambda: raw_box.exec_run(argv), n)
         tool_exec = _samples_ms(lambda: tool.call("exec", container=box, command="true"), n)
-        runtime = get_runtime(Settings(runtime=engine))
+        runtime = require(get_runtime(Settings(runtime=engine)), Shell, "bench")
         channel = runtime.open_shell(raw_box.id, ["/bin/sh"], env={}, user=None, workdir=None)
         _bare(channel)
         bare: list[float] = []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 #: Variable names "auto" forwards: API keys, tokens and secrets of common services.
@@ -248,3 +249,28 @@ def redact_url(text: str) -> str:
     """Replaces credentials embedded in URLs (https://user:token@host) with a marker."""
     text = _HTTP_USERINFO.sub(r"\1[redacted]@", text)
     return _URL_PASSWORD.sub(r"\1:[redacted]@", text)
+
+
+#: Files a purpose's config_dirs never copies: keys and tokens would land in HOME, and so in
+#: every snapshot. Forward credentials through env_passthrough instead.
+SECRET_NAMES = (
+    "keys.*",
+    "*.key",
+    "*token*",
+    "*secret*",
+    "*password*",
+    "credentials*",
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.p12",
+    "*.pfx",
+    "id_*",
+    ".netrc",
+)
+
+
+def secret_looking(rel: str) -> bool:
+    """Tells whether any part of a relative path names a key, token or credentials file."""
+    parts = PurePosixPath(rel.lower()).parts
+    return any(fnmatch.fnmatch(part, pat) for part in parts for pat in SECRET_NAMES)

@@ -8,7 +8,6 @@ container config, exec record, label, image, snapshot or result.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
@@ -22,6 +21,7 @@ from containers_tool.context import Context
 from containers_tool.errors import InvalidInputError
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.provision import credentials as cred
+from containers_tool.provision.credentials import secret_looking
 from containers_tool.provision.files import FileEntry
 from containers_tool.provision.images import ensure_purpose_image
 from containers_tool.provision.purposes import Forward, Purpose
@@ -39,23 +39,6 @@ INSTALL_GIT = (
 )
 #: Clone URLs git may run programs for (ext::) or that look like options are refused.
 SAFE_URL = re.compile(r"^(?:https?://|ssh://|git://|file://|[\w.-]+@[\w.-]+:)[^\s]+$")
-#: Files a purpose's config_dirs never copies: keys and tokens would land in HOME, and so in
-#: every snapshot. Forward credentials through env_passthrough instead.
-SECRET_NAMES = (
-    "keys.*",
-    "*.key",
-    "*token*",
-    "*secret*",
-    "*password*",
-    "credentials*",
-    ".env",
-    ".env.*",
-    "*.pem",
-    "*.p12",
-    "*.pfx",
-    "id_*",
-    ".netrc",
-)
 CONFIG_DIR_LIMIT = 5 * 2**20
 
 
@@ -322,12 +305,6 @@ def _inside(path: str, root: str, field_name: str) -> None:
             hint="Use paths under HOME.",
             field=field_name,
         )
-
-
-def secret_looking(rel: str) -> bool:
-    """Tells whether any part of a relative path names a key, token or credentials file."""
-    parts = PurePosixPath(rel.lower()).parts
-    return any(fnmatch.fnmatch(part, pat) for part in parts for pat in SECRET_NAMES)
 
 
 def copy_host_dir(

@@ -64,6 +64,9 @@ class CoreOnly:
     def remove_container(self, container: str) -> None:
         pass
 
+    def rename_container(self, container: str, name: str) -> None:
+        raise NotFoundError(f"No container {container!r}.")
+
     def container_logs(
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
     ) -> ContainerLogs:
@@ -189,4 +192,4 @@ def test_require_names_the_capability_and_returns_the_runtime_typed() -> None:
     core = CoreOnly()
     with pytest.raises(Exception, match="network_create is not supported by this backend"):
         require(core, Networks, "network_create")
-    assert set(CAPABILITIES) == {"images", "commit", "networks", "volumes", "shell"}
+    assert set(CAPABILITIES) == {"images", "commit", "networks", "volumes", "shell", "stats"}
