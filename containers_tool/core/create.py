@@ -67,8 +67,7 @@ def ensure_image(
     Raises:
         NotFoundError: The image is missing and cannot (or may not) be pulled.
     """
-    images = ctx.capability(Images)
-    if images is None:  # the backend fetches images itself (e.g. a cluster's nodes)
+    if (images := ctx.capability(Images)) is None:  # its nodes fetch images (e.g. a cluster)
         return _step("image", "skipped", f"{image}: {ctx.runtime.name} has no local images"), None
     if want_id:  # one inspect says both whether it is present and its id
         try:
@@ -148,8 +147,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
         ref = settings.resolve_image(args.image or settings.default_image)
         step, _ = ensure_image(ctx, ref, explicit=args.image is not None)
         found = ctx.require(Images, "create with keep_command").inspect_image(ref)
-        own_image = step, found.id
-        workdir = found.workdir or "/"
+        own_image, workdir = (step, found.id), found.workdir or "/"
     policy.check_privileged(args, settings)
     settle_s = settle_window(args)
     resources = purpose.resources if purpose else None
