@@ -7,6 +7,8 @@ from pathlib import Path
 
 from containers_tool.errors import InvalidInputError, PolicyDeniedError
 from containers_tool.models.lifecycle import CreateInput
+from containers_tool.policy import host_paths
+from containers_tool.policy.host_paths import shown
 from containers_tool.provision.purposes import Resources
 from containers_tool.runtime.types import MountSpec, PortSpec
 from containers_tool.settings import Settings
@@ -70,38 +72,36 @@ def resource_limits(
 
 
 def mounts(args: CreateInput, workdir: str, cwd: Path, settings: Settings) -> list[MountSpec]:
-    """Validates bind mounts; refuses engine sockets unless the policy allows them.
+    """Validates bind mounts against the host-path policy; returns them with real sources.
 
     Raises:
-        InvalidInputError: A source is not an existing absolute host path.
-        PolicyDeniedError: A mount would expose the engine's socket.
+        InvalidInputError: A source is not an existing absolute host path, or two share a target.
+        PolicyDeniedError: The host-path policy refuses a source (see policy.host_paths).
     """
     specs = [MountSpec(m.source, m.target, m.read_only) for m in args.mounts]
     if args.mount_cwd:
         specs.append(MountSpec(str(cwd), workdir, False))
+    paths = host_paths.for_settings(settings, cwd)
     targets: set[str] = set()
+    checked = []
     for spec in specs:
-        source = Path(spec.source)
-        if not source.is_absolute() or not source.exists():
+        real = paths.check(spec.source, "mounts", what="Mount source")
+        if not Path(spec.source).is_absolute() or not real.exists():
             raise InvalidInputError(
-                f"Mount source {spec.source!r} is not an existing absolute host path.",
+                f"Mount source {shown(spec.source)!r} is not an existing absolute host path.",
                 hint="Pass an absolute path that exists on the host.",
                 field="mounts",
             )
         if spec.target in targets:
             raise InvalidInputError(
-                f"Two mounts target {spec.target!r}.",
+                f"Two mounts target {shown(spec.target)!r}.",
                 hint="Give each mount its own target.",
                 field="mounts",
             )
         targets.add(spec.target)
-        if is_engine_socket(source.resolve()) and not settings.allow_engine_socket:
-            raise PolicyDeniedError(
-                f"Mounting {spec.source!r} would give the container control of the engine.",
-                hint="Leave it out; an operator can set allow_engine_socket: true in settings.",
-                field="mounts",
-            )
-    return specs
+        # The real path, so what was checked is what the engine mounts.
+        checked.append(MountSpec(str(real), spec.target, spec.read_only))
+    return checked
 
 
 def check_privileged(args: CreateInput, settings: Settings) -> None:
@@ -115,6 +115,14 @@ def check_privileged(args: CreateInput, settings: Settings) -> None:
             "Privileged containers are disabled by policy.",
             hint="Drop privileged; an operator can set allow_privileged: true in settings.",
             field="privileged",
+        )
+    if args.network == "host" and not args.privileged:
+        # The host's network namespace reaches every host-local service: as much as privileged.
+        raise PolicyDeniedError(
+            'network "host" shares the host\'s network namespace, which the policy refuses.',
+            hint="Drop network (or use a named network); an operator can set "
+            "allow_privileged: true and the caller pass privileged=true.",
+            field="network",
         )
 
 

@@ -9,6 +9,7 @@ import contextlib
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,7 @@ class DockerRuntime(DockerStats, DockerNetworks):
         """See Runtime.stat_path."""
         subject = f"Path {path!r} in container {container!r}"
         ctr = urllib.parse.quote(container, safe="")
+        linked = False
         for _ in range(2):  # Docker does not follow a symlink: stat its target once
             with _engine_errors(subject):
                 # The SDK has no HEAD for this endpoint; it is the same session and base URL.
@@ -302,7 +304,10 @@ class DockerRuntime(DockerStats, DockerNetworks):
                     docker.errors.create_api_error_from_http_exception(exc)
             decoded = path_stat(response.headers.get("x-docker-container-path-stat"))
             if decoded is None or not decoded[1]:
-                return decoded[0] if decoded else None
+                if decoded is None:
+                    return None
+                return replace(decoded[0], is_link=linked or decoded[0].is_link)
+            linked = True
             path = decoded[1]
         return None
 
