@@ -23,7 +23,7 @@ def _no_container(raw, name):
     assert raw.containers.list(all=True, filters={"name": name}) == []
 
 
-def _linked_socket(engine, where: Path) -> Path:
+def _linked_socket(engine: str, where: Path) -> Path:
     """A hard link of the engine's socket under `where` (a name no name-check knows)."""
     link = where / "innocent"
     os.link(SOCKETS[engine], link)
