@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     def memory_tiers(self) -> list[int]:
         """Returns the allowed memory limits in bytes, smallest first."""
         return sorted({parse_size(t) for t in self.allowed_memory_tiers})
+
     allowed_host_paths: list[str] = Field(
         default_factory=lambda: [".", tempfile.gettempdir()],
         description="Host directories mounts and copies may use ('.' is the working directory); "

@@ -11,6 +11,9 @@ ContainerName = Annotated[
     Field(
         min_length=1,
         max_length=128,
+        # Names and ids alike; anything else would reach the engines' URL paths (Podman read
+        # "%2e" or a control character as another endpoint).
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="Name of a container this tool created (call list to see them).",
     ),
 ]

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from containers_tool.envelope import clip
 from containers_tool.errors import InvalidInputError, PolicyDeniedError
 from containers_tool.runtime.discovery import docker_sockets, podman_sockets
 from containers_tool.settings import Settings
@@ -90,7 +91,7 @@ _HINT_ALLOW = (
 
 def shown(text: str, limit: int = 120) -> str:
     """Returns caller input cut to `limit` characters, for a message that echoes it."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def _expand(path: str) -> str:
@@ -200,8 +201,10 @@ class HostPaths:
                 hint="Pass a plain directory of your project or a temp directory.",
                 field=field,
             ) from None
+        if self.allow_engine_socket and self._is_socket(real):
+            return Path(real)  # the operator allows engine sockets, wherever they are
         if not self.allow_engine_socket:
-            self._check_engine(real, brief, field, what)
+            self._check_engine(real, brief, field, what, search=False)
         roots = [r for r in self.allowed if _within(real, r)]
         if not roots:
             raise PolicyDeniedError(
@@ -217,19 +220,14 @@ class HostPaths:
                     hint="Use a directory of your project or a temp directory instead.",
                     field=field,
                 )
+        if not self.allow_engine_socket:  # last: searching a tree is the costly part
+            self._check_engine(real, brief, field, what, search=True)
         return Path(real)
 
-    def _check_engine(self, real: str, brief: str, field: str, what: str) -> None:
+    def _check_engine(self, real: str, brief: str, field: str, what: str, *, search: bool) -> None:
+        """Refuses engine sockets and state directories; `search` looks inside directories."""
         hint = "Leave it out; an operator can set allow_engine_socket: true in settings."
-        for state in map(_expand, STATE_DIRS):
-            if _overlaps(real, state):
-                raise PolicyDeniedError(
-                    f"{what} {brief!r} (real path {shown(real)!r}) is or holds {state!r}, an "
-                    "engine's state directory: it would give the container control of the engine.",
-                    hint=hint,
-                    field=field,
-                )
-        found = self._socket_in(real)
+        found = self._socket_in(real) if search else (real if self._is_socket(real) else None)
         if found is not None:
             raise PolicyDeniedError(
                 f"{what} {brief!r} is or holds an engine socket ({found!r}, compared by inode): "
@@ -237,6 +235,21 @@ class HostPaths:
                 hint=hint,
                 field=field,
             )
+        for state in () if search else map(_expand, STATE_DIRS):
+            if _overlaps(real, state):
+                raise PolicyDeniedError(
+                    f"{what} {brief!r} (real path {shown(real)!r}) is or holds {state!r}, an "
+                    "engine's state directory: it would give the container control of the engine.",
+                    hint=hint,
+                    field=field,
+                )
+
+    def _is_socket(self, real: str) -> bool:
+        try:
+            info = Path(real).stat()
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) in self.sockets
 
     def _socket_in(self, real: str) -> str | None:
         """Returns a path at or under `real` that is one of the engine sockets, or None."""

@@ -20,7 +20,7 @@ import requests.exceptions
 from containers_tool.errors import (
     NotFoundError,
 )
-from containers_tool.runtime.commit import config_changes
+from containers_tool.runtime.commit import config_changes, final_env_labels
 from containers_tool.runtime.docker.errors import _engine_errors
 from containers_tool.runtime.docker.networks import DockerNetworks
 from containers_tool.runtime.docker.stats import DockerStats
@@ -250,7 +250,12 @@ class DockerRuntime(DockerStats, DockerNetworks):
             # included, into the image. Export and import leave no such copy.
             config = self._api.inspect_container(container).get("Config") or {}
             entrypoint = config.get("Entrypoint")
-            changes = config_changes(config, entrypoint, labels, env, command, drop_labels)
+            # A Docker change cannot hold a newline: env values and labels are set on a
+            # container of the imported image instead, and that container is committed.
+            changes = config_changes(
+                config, entrypoint, labels, env, command, drop_labels, env_and_labels=False
+            )
+            envs, all_labels = final_env_labels(config, labels, env, drop_labels)
             self._api.pause(container)
             try:
                 tar = self._api.export(container, chunk_size=1024 * 1024)
@@ -259,6 +264,16 @@ class DockerRuntime(DockerStats, DockerNetworks):
                 )
             finally:
                 self._api.unpause(container)
+            bare = self._api.inspect_image(ref)["Id"]  # type: ignore[no-untyped-call]
+            holder = self._api.create_container(
+                ref, environment=[f"{k}={v}" for k, v in envs.items()], labels=all_labels
+            )["Id"]
+            try:
+                self._api.commit(holder, repository=repo, tag=tag)
+            finally:
+                self._api.remove_container(holder, force=True)
+            with contextlib.suppress(docker.errors.APIError):
+                self._api.remove_image(bare)  # the untagged import, made just above
             created = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
         return str(created["Id"])
 
