@@ -1,14 +1,14 @@
 """Fuzzing every operation from tool-schema.json: no `internal`, no exception, bounded results.
 
 What it covers: calls of every operation shaped by the published schema (strategies built
-from each operation's own fields: types, enums, patterns, bounds, items, $refs), half of them then broken on purpose (a field
-replaced by arbitrary JSON, an unknown key, a deep or huge value). Valid calls are steered
-away from anything costly or shared: container, snapshot, network and session references get
-an `h12-fuzz-` prefix so they name nothing that exists (the engine answers not_found), create
-asks for an image that is not there with pulling off (it stops before making anything), and
-the operations that change more than one object (create_network, destroy_all, cache_clear)
-or only report on the machine (preflight) are left out. So the engine is reached, but no
-container, network or file is made.
+from each operation's own fields: types, enums, patterns, bounds, items, $refs), half of them
+then broken on purpose (a field replaced by arbitrary JSON, an unknown key, a deep or huge
+value). Valid calls are steered away from anything costly or shared: container, snapshot,
+network, name and session references get an `h12-fuzz-` prefix so they name nothing that
+exists (the engine answers not_found), create asks for an image that is not there with
+pulling off (it stops before making anything), and the operations that change more than one
+object (create_network, destroy_all, cache_clear) or only report on the machine (preflight)
+are left out. So the engine is reached, but no container, network or file is made.
 """
 
 from __future__ import annotations
