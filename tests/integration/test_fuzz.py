@@ -17,6 +17,7 @@ import copy
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_tool(engine: str):
+def fuzz_tool(engine: str) -> Iterator[ContainersTool]:
     # Pulling off: a create that gets past validation stops at the missing image.
     with ContainersTool(
         Settings(runtime=engine, pull="never"), session_id=f"{TEST_SESSION}-fuzz-{engine}"
