@@ -14,23 +14,6 @@ from containers_tool.runtime.types import MountSpec, PortSpec
 from containers_tool.settings import Settings
 from containers_tool.sizes import parse_size
 
-#: Paths whose mount would hand the container control of the host's engine.
-ENGINE_SOCKETS = (
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/run/podman/podman.sock",
-    "/var/run/podman/podman.sock",
-)
-
-
-def is_engine_socket(path: Path) -> bool:
-    """Tells whether mounting the resolved `path` would expose an engine's socket."""
-    text = str(path)
-    if text in ENGINE_SOCKETS or text.endswith(("/docker.sock", "/podman.sock")):
-        return True
-    # A directory that contains an engine socket exposes it too.
-    return any(Path(s).is_relative_to(path) and Path(s).exists() for s in ENGINE_SOCKETS)
-
 
 def host_user() -> str:
     """Returns the caller's uid:gid, which commands in containers run as by default."""
