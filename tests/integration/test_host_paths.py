@@ -8,6 +8,7 @@ copy_in of host secrets, a copy_out that wrote outside its destination through l
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,18 +24,22 @@ def _no_container(raw, name):
     assert raw.containers.list(all=True, filters={"name": name}) == []
 
 
-def _linked_socket(engine: str, where: Path) -> Path:
-    """A hard link of the engine's socket under `where` (a name no name-check knows)."""
-    link = where / "innocent"
+@pytest.fixture
+def linked_socket(engine: str, tmp_path: Path) -> Iterator[Path]:
+    """A hard link of the engine's socket (a name no name-check knows), removed afterwards.
+
+    Left behind, it would be a live engine socket in the temp dir for anyone to mount.
+    """
+    (tmp_path / "d").mkdir()
+    link = tmp_path / "d" / "innocent"
     os.link(SOCKETS[engine], link)
-    return link
+    yield link
+    link.unlink()
 
 
 @pytest.mark.parametrize("inside", [False, True], ids=["the-link", "a-dir-holding-it"])
-def test_a_hard_link_of_the_engine_socket_is_refused_by_inode(engine, tool, raw, tmp_path, inside):
-    (tmp_path / "d").mkdir()
-    link = _linked_socket(engine, tmp_path / "d")
-    source = tmp_path / "d" if inside else link
+def test_a_hard_link_of_the_engine_socket_is_refused_by_inode(tool, raw, linked_socket, inside):
+    source = linked_socket.parent if inside else linked_socket
     name = unique("hl")
     got = tool.call(
         "create", name=name, image=BUSYBOX, mounts=[{"source": str(source), "target": "/s"}]
@@ -126,9 +131,9 @@ def test_copy_in_refuses_host_secrets(tool, box, tmp_path, via_link):
     assert check["exit_code"] == 1, "nothing was copied in"
 
 
-def test_copy_in_refuses_a_directory_holding_the_engine_socket(engine, tool, box, tmp_path):
-    _linked_socket(engine, tmp_path)
-    got = tool.call("copy_in", container=box, source=str(tmp_path), destination="d")
+def test_copy_in_refuses_a_directory_holding_the_engine_socket(tool, box, linked_socket):
+    source = str(linked_socket.parent.parent)
+    got = tool.call("copy_in", container=box, source=source, destination="d")
     assert (got["error"]["code"], got["error"]["field"]) == ("policy_denied", "source"), got
 
 

@@ -102,7 +102,7 @@ def test_privileged_opt_in_allows_escalating_keys(service):
         "    security_opt: ['no-new-privileges:true']\n",
         "    cap_drop: [ALL]\n",
         "    privileged: false\n",
-        "    volumes: ['data:/data', './src:/src', '/tmp:/tmp:ro', '/cache']\n",
+        "    volumes: ['data:/data', './src:/src', '/cache']\n",
         "    volumes: [{type: volume, source: docker.sock, target: /x}]\n",
         "    pid: '${UNSET:-service:db}'\n",
         "    pids_limit: 10\n    mem_limit: 1g\n",
