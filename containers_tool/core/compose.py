@@ -34,6 +34,7 @@ from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
 from containers_tool.policy import host_paths, tiers
 from containers_tool.policy.host_paths import shown
+from containers_tool.policy.ports import compose_ports
 from containers_tool.runtime.compose import ComposeDriver, detect
 from containers_tool.sizes import parse_size
 
@@ -176,6 +177,9 @@ def _resolve(
         max_memory=max(ctx.settings.memory_tiers()),
     )
     compose_policy.check(resolved, where, limits)
+    for svc, body in resolved["services"].items():
+        if body.get("ports"):
+            body["ports"] = compose_ports(svc, body["ports"], where)
     return resolved
 
 

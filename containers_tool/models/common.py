@@ -39,7 +39,11 @@ class ContainerInput(Input):
 
 
 class MountInput(Input):
-    source: str = Field(description="Absolute host path to bind-mount.", min_length=1)
+    source: str = Field(
+        description="Absolute host path to bind-mount, under the allowed host paths (by default "
+        "the working directory and the temp dir).",
+        min_length=1,
+    )
     target: str = Field(description="Absolute path inside the container.", pattern=r"^/")
     read_only: bool = Field(False, description="Mount read-only.")
 

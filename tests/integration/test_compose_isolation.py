@@ -117,3 +117,17 @@ def test_what_was_checked_is_what_runs(tool, raw, tmp_path):
     assert app.attrs["Config"]["Cmd"] == ["sleep", "infinity"]
     assert app.attrs["HostConfig"]["PidsLimit"] > 0
     assert tool.call("destroy", container=name)["ok"]
+
+
+def test_published_ports_stay_on_the_loopback_address(tool, raw):
+    name = unique("ports")
+    wide = APP + "    ports: ['0.0.0.0:18081:80']\n"
+    refused = tool.call("create", name=name, image=BUSYBOX, compose_content=wide)
+    _refused(tool, raw, name, refused, "ports")
+    made = tool.call(
+        "create", name=name, image=BUSYBOX, compose_content=APP + "    ports: ['80']\n"
+    )
+    assert made["ok"], made
+    bindings = _services(raw, name)["app"].attrs["HostConfig"]["PortBindings"]
+    assert {b["HostIp"] for rows in bindings.values() for b in rows} == {"127.0.0.1"}, bindings
+    assert tool.call("destroy", container=name)["ok"]
