@@ -169,12 +169,10 @@ def fuzz_tool(engine: str) -> Iterator[ContainersTool]:
 )
 @given(call=calls())
 def test_no_call_gives_internal_an_exception_or_a_huge_result(fuzz_tool, call):
-    cwd_before = sorted(Path.cwd().iterdir())
     result = fuzz_tool.call_dict(call)
     assert isinstance(result, dict)
     assert result.get("ok") in (True, False), result
     if not result["ok"]:
         assert result["error"]["code"] != "internal", (call, result)
     assert len(json.dumps(result)) <= RESULT_LIMIT, call["operation"]
-    assert sorted(Path.cwd().iterdir()) == cwd_before, "nothing is written to the working dir"
     assert not list(Path(tempfile.gettempdir()).glob("h12-fuzz-*"))
