@@ -302,7 +302,7 @@ def _resources(owner: str, body: Mapping[str, Any], field: str, limits: Limits) 
                 owner,
                 key,
                 str(value),
-                f"Ask for at most {ceiling} bytes; an operator can add tiers to allowed_memory_tiers.",
+                f"Ask for at most {ceiling} bytes (allowed_memory_tiers).",
             )
     for key, value in (
         ("pids_limit", body.get("pids_limit")),
