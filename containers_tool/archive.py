@@ -132,7 +132,9 @@ def unpack(chunks: Iterator[bytes], destination: Path, into_dir: bool) -> tuple[
                 "The archive was empty.", hint="Check the source path.", field="source"
             )
         _check_resolved_links(staging / top)
-        _place(staging / top, destination / top if into_dir else destination)
+        target = destination / top if into_dir else destination
+        _check_no_links_on_the_way(staging / top, target)
+        _place(staging / top, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return files, total
@@ -176,6 +178,22 @@ def _check_resolved_links(item: Path) -> None:
         # realpath, not Path.resolve: a link loop must be refused, not raise RuntimeError.
         if path.is_symlink() and not _inside(os.path.realpath(path), root):
             raise _link_refused(str(path.relative_to(item.parent)), str(path.readlink()))
+
+
+def _check_no_links_on_the_way(staged: Path, target: Path) -> None:
+    """Refuses a copy that would write through a symlink already at the destination.
+
+    Copying into an existing directory follows the links it holds: `dest/sub -> /elsewhere`
+    would put the archive's `sub/` files in /elsewhere.
+    """
+    for there in [target, *(target / p.relative_to(staged) for p in staged.rglob("*"))]:
+        if there.is_symlink():
+            raise PolicyDeniedError(
+                f"Host path {str(there)[:200]!r} is a symlink; copying there would write "
+                "through it.",
+                hint="Copy to a new destination, or remove that link first.",
+                field="destination",
+            )
 
 
 def _inside(path: str, root: str) -> bool:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from containers_tool import rules
 from containers_tool.context import Context
-from containers_tool.envelope import fail, ok
+from containers_tool.envelope import clip, fail, ok
 from containers_tool.errors import InternalError, InvalidInputError, ToolError
 from containers_tool.handlers import OPERATIONS
 from containers_tool.schema import allowed_fields, op_validator, validator
@@ -40,9 +40,10 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
     field = path[0] if path else None
     if error.validator == "enum" and field == "operation":
         return InvalidInputError(
-            f"Unknown operation {error.instance!r}.",
+            f"Unknown operation {clip(str(error.instance))!r}.",
             hint=f"Use one of: {', '.join(sorted(OPERATIONS))}."
-            + rules.suggest(error.instance, OPERATIONS),
+            # A bounded word: difflib on a 200,000-character name would take its time.
+            + rules.suggest(clip(str(error.instance), 64), OPERATIONS),
             field="operation",
         )
     if _unknown_field(error) and path:
@@ -51,10 +52,10 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
         quoted = error.message.split("'")
         key = quoted[1] if len(quoted) > 1 else ""
         return InvalidInputError(
-            f"Unknown key {key!r} in {_where(path)}.",
+            f"Unknown key {clip(key)!r} in {_where(path)}.",
             hint=(f"Allowed keys: {', '.join(keys)}." if keys else "See tool-schema.json.")
-            + rules.suggest(key, keys),
-            field=_where([*path, key]) if key else _where(path),
+            + rules.suggest(clip(key, 64), keys),
+            field=clip(_where([*path, key]) if key else _where(path)),
         )
     if _unknown_field(error):
         allowed = allowed_fields(op)
@@ -63,9 +64,10 @@ def _schema_error(error: jsonschema.ValidationError, op: str) -> InvalidInputErr
             extra = error.message.split("'")
             bad = extra[1] if len(extra) > 1 else "?"
         return InvalidInputError(
-            f"Unknown field {bad!r} for operation {op!r}.",
-            hint=f"Allowed fields: {', '.join(allowed)}.{rules.suggest(bad, allowed)}",
-            field=str(bad),
+            f"Unknown field {clip(str(bad))!r} for operation {op!r}.",
+            hint=f"Allowed fields: {', '.join(allowed)}."
+            + rules.suggest(clip(str(bad), 64), allowed),
+            field=clip(str(bad)),
         )
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
@@ -136,6 +138,7 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint='Pass {"operation": "<name>", ...fields}, e.g. {"operation": "list"}.',
                 field=None,
             )
+        _check_depth(arguments)
         call = dict(arguments)
         # A known operation's valid call needs only its own fields checked; anything else goes
         # through the whole schema, whose first error (ranked) names the problem.
@@ -161,6 +164,27 @@ def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint="Retry once; if it fails again, call preflight and report the log.",
             ),
         )
+
+
+#: How deep a call's values may nest; validators and messages recurse over them.
+MAX_DEPTH = 32
+
+
+def _check_depth(arguments: Mapping[str, Any]) -> None:
+    """Refuses values nested deeper than MAX_DEPTH (iteratively: no recursion to overflow)."""
+    stack: list[tuple[object, int]] = [(arguments, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInputError(
+                f"The call's values nest deeper than {MAX_DEPTH} levels.",
+                hint="Pass flat values: strings, numbers, lists and mappings of those.",
+                field=None,
+            )
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def _json_kind(value: object) -> str:

@@ -19,9 +19,28 @@ def ok(operation: str, payload: dict[str, object]) -> dict[str, object]:
     return {"ok": True, "operation": operation, **payload}
 
 
+#: Characters kept of an error's message or hint, and of caller input a message echoes.
+ERROR_TEXT_LIMIT = 4000
+ECHO_LIMIT = 120
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """Returns `text` cut to `limit` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
 def fail(operation: str, error: ToolError) -> dict[str, object]:
-    """Builds a failure envelope from a ToolError."""
-    return {"ok": False, "operation": operation, "error": error.to_dict()}
+    """Builds a failure envelope from a ToolError; every text in it is bounded.
+
+    Messages echo caller input (names, paths, values); a message built from a 200,000-character
+    input must not hand all of it back.
+    """
+    body = error.to_dict()
+    for key in ("message", "hint"):
+        body[key] = clip(str(body[key] or ""), ERROR_TEXT_LIMIT)
+    if body["field"] is not None:
+        body["field"] = clip(str(body["field"]))
+    return {"ok": False, "operation": clip(operation), "error": body}
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,15 @@ def describe(schema: object) -> str:
         head = f"a list of at most {most}" if most is not None else "a list"
         return f"{head} of {describe_item(items)}" if items else head
     if kind == "object":
-        return describe_item(schema)
+        if "properties" in schema:
+            return describe_item(schema)
+        # A mapping such as env: describe_item would hand it straight back (endless recursion).
+        values = schema.get("additionalProperties")
+        return (
+            f"an object of {describe(values)} values"
+            if isinstance(values, Mapping)
+            else "an object"
+        )
     return _KINDS.get(str(kind), "a valid value")
 
 

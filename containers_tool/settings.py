@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -160,6 +161,12 @@ class Settings(BaseSettings):
     def memory_tiers(self) -> list[int]:
         """Returns the allowed memory limits in bytes, smallest first."""
         return sorted({parse_size(t) for t in self.allowed_memory_tiers})
+
+    allowed_host_paths: list[str] = Field(
+        default_factory=lambda: [".", tempfile.gettempdir()],
+        description="Host directories mounts and copies may use ('.' is the working directory); "
+        "sensitive paths inside them (/etc, ~/.ssh, ...) stay refused.",
+    )
 
     @field_validator("runtime")
     @classmethod

@@ -20,9 +20,12 @@ def parse_size(value: str | int) -> int:
         return value
     match = _SIZE_RE.match(value)
     if not match:
-        raise ValueError(f"{value!r} is not a size")
+        raise ValueError(f"{value[:40]!r} is not a size")
     number, unit = match.groups()
-    size = int(float(number) * _UNITS[unit.lower()])
+    try:
+        size = int(float(number) * _UNITS[unit.lower()])
+    except OverflowError:  # "9" * 400 is a float of infinity
+        raise ValueError(f"{value[:40]!r} is too large a size") from None
     if size <= 0:
         raise ValueError("size must be positive")
     return size

@@ -8,6 +8,7 @@ container and the session (added through an override file, whatever compose runs
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ import yaml
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core import networks
+from containers_tool.core.compose_resolve import Resolver, escape
 from containers_tool.errors import (
     BuildFailedError,
     ConflictError,
@@ -30,7 +32,9 @@ from containers_tool.errors import (
 )
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
-from containers_tool.policy import tiers
+from containers_tool.policy import host_paths, tiers
+from containers_tool.policy.host_paths import shown
+from containers_tool.policy.ports import compose_ports
 from containers_tool.runtime.capabilities import Networks
 from containers_tool.runtime.compose import ComposeDriver, detect
 from containers_tool.sizes import parse_size
@@ -120,7 +124,7 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
     return joins
 
 
-def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
+def _load(args: CreateInput, paths: host_paths.HostPaths) -> tuple[dict[str, Any], str]:
     if args.compose_content is not None and args.compose_file is not None:
         raise InvalidInputError(
             "compose_content and compose_file cannot both be given.",
@@ -130,19 +134,20 @@ def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
     where = "compose_content" if args.compose_content is not None else "compose_file"
     text = args.compose_content
     if text is None:
-        path = Path(str(args.compose_file))
+        # Checked before it is read: a parse error would quote the file.
+        path = paths.check(str(args.compose_file), where, what="compose_file")
         if not path.is_file():
             raise InvalidInputError(
-                f"compose_file {str(path)!r} is not a file.",
+                f"compose_file {shown(str(args.compose_file))!r} is not a file.",
                 hint="Pass the absolute path of an existing compose file.",
                 field=where,
             )
         text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise InvalidInputError(
-            f"The compose YAML does not parse: {' '.join(str(exc).split())}",
+            f"The compose YAML does not parse: {shown(' '.join(str(exc).split()), 500)}",
             hint="Fix the YAML and call create again.",
             field=where,
         ) from None
@@ -153,14 +158,32 @@ def _load(args: CreateInput) -> tuple[dict[str, Any], str]:
             hint="Add `services:` with at least one service that has an `image`.",
             field=where,
         )
-    for svc, body in services.items():
-        if not isinstance(body, dict) or not (body.get("image") or body.get("build")):
+    return doc, where
+
+
+def _resolve(
+    ctx: Context, args: CreateInput, paths: host_paths.HostPaths, project_dir: Path
+) -> dict[str, Any]:
+    """Resolves the compose file and applies create's policy to the result (see the modules)."""
+    doc, where = _load(args, paths)
+    resolved = Resolver(project_dir, paths, where).resolve(doc)
+    for svc, body in resolved["services"].items():
+        if not (body.get("image") or body.get("build")):
             raise InvalidInputError(
-                f"Compose service {svc!r} has neither image nor build.",
+                f"Compose service {shown(svc)!r} has neither image nor build.",
                 hint="Give every service an image, e.g. localhost/base/busybox:latest.",
                 field=where,
             )
-    return doc, where
+    limits = compose_policy.Limits(
+        privileged=args.privileged and ctx.settings.allow_privileged,
+        paths=paths,
+        max_memory=max(ctx.settings.memory_tiers()),
+    )
+    compose_policy.check(resolved, where, limits)
+    for svc, body in resolved["services"].items():
+        if body.get("ports"):
+            body["ports"] = compose_ports(svc, body["ports"], where)
+    return resolved
 
 
 def _override(
@@ -213,18 +236,14 @@ def _override(
 def _up(
     ctx: Context, args: CreateInput, name: str, session: str, project: str, undo: ExitStack
 ) -> dict[str, object]:
-    doc, where = _load(args)
+    where = "compose_content" if args.compose_file is None else "compose_file"
+    paths = host_paths.for_settings(ctx.settings)
     # Relative paths mean the file's directory (as compose does), or the caller's for content.
     given = Path(str(args.compose_file)) if args.compose_file else None
-    project_dir = given.resolve().parent if given else Path.cwd()
-    # Before anything is made: the services get no more than a plain create would.
-    compose_policy.check(
-        doc,
-        where,
-        privileged=args.privileged and ctx.settings.allow_privileged,
-        allow_engine_socket=ctx.settings.allow_engine_socket,
-        project_dir=project_dir,
-    )
+    project_dir = Path(os.path.realpath(given)).parent if given else Path.cwd()
+    # Before anything is made: the services, as compose would resolve them, get no more than a
+    # plain create would; what was checked is what compose then brings up.
+    doc = _resolve(ctx, args, paths, project_dir)
     tiers.check_compose_memory(doc, where, ctx.settings, ctx.engine_info().memory_bytes)
     if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
         {lb.ATTACHED_TO: name}
@@ -260,7 +279,9 @@ def _up(
     # Private (0700) and removed whatever happens: the content may hold secrets.
     tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
     try:
-        files: list[Path | str] = [given or str(args.compose_content)]
+        checked = tmp / "compose.yaml"
+        checked.write_text(yaml.safe_dump(escape(doc), sort_keys=False), encoding="utf-8")
+        files: list[Path | str] = [checked]
         override = tmp / "containers-tool.override.yaml"
         isolate = ctx.require(Networks, "create with compose").network_isolation().options
         limits = (parse_size(ctx.settings.memory_limit), ctx.settings.pids_limit)

@@ -9,8 +9,9 @@ from pathlib import Path
 from containers_tool.archive import pack, unpack
 from containers_tool.context import Context, Ref
 from containers_tool.core.exec import run
-from containers_tool.errors import NotFoundError
+from containers_tool.errors import NotFoundError, PolicyDeniedError
 from containers_tool.models.files import CopyInInput, CopyOutInput
+from containers_tool.policy import host_paths
 from containers_tool.registry import operation
 from containers_tool.runtime.types import ExecRequest
 
@@ -35,10 +36,12 @@ def _is_dir(ctx: Context, ref: Ref, path: str) -> bool:
 @operation("copy_in", CopyInInput)
 def copy_in(args: CopyInInput, ctx: Context) -> dict[str, object]:
     """Copies a host file or directory into the container, owned by the mapped user."""
-    source = Path(args.source).expanduser()
-    if not source.exists() and not source.is_symlink():
+    # The real path is what the policy judged, so it is what gets read.
+    paths = host_paths.for_settings(ctx.settings)
+    source = paths.check(args.source, "source", what="copy_in source")
+    if not source.exists():
         raise NotFoundError(
-            f"Host path {args.source!r} does not exist.",
+            f"Host path {host_paths.shown(args.source)!r} does not exist.",
             hint="Pass an existing host file or directory.",
             field="source",
         )
@@ -51,7 +54,7 @@ def _copy_in(ctx: Context, args: CopyInInput, ref: Ref, source: Path) -> dict[st
     # item over it instead would replace the directory and everything in it.
     into = target.endswith("/") or _is_dir(ctx, ref, target)
     if into:
-        parent, name = target.rstrip("/") or "/", source.resolve().name
+        parent, name = target.rstrip("/") or "/", source.name
     else:
         parent, name = posixpath.dirname(target) or "/", posixpath.basename(target)
     uid, gid = _owner(ref.user)
@@ -84,8 +87,18 @@ def copy_out(args: CopyOutInput, ctx: Context) -> dict[str, object]:
 
 def _copy_out(ctx: Context, args: CopyOutInput, ref: Ref) -> dict[str, object]:
     source = _container_path(ref, args.source).rstrip("/") or "/"
-    destination = Path(args.destination).expanduser().absolute()
+    paths = host_paths.for_settings(ctx.settings)
+    destination = paths.check(args.destination, "destination", what="copy_out destination")
     into_dir = args.destination.endswith("/") or destination.is_dir()
+    stat = ctx.runtime.stat_path(ref.id, source)
+    if stat is not None and stat.is_link:
+        # Docker would send the link and Podman its target: both refuse it alike.
+        raise PolicyDeniedError(
+            f"Path {host_paths.shown(source)!r} in container {ref.name!r} is a symlink, which "
+            "points outside the copied item.",
+            hint="Copy the link's target instead (exec `readlink -f` names it).",
+            field="source",
+        )
     try:
         chunks = ctx.runtime.get_archive(ref.id, source)
     except NotFoundError:

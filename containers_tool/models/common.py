@@ -11,6 +11,9 @@ ContainerName = Annotated[
     Field(
         min_length=1,
         max_length=128,
+        # Names and ids alike; anything else would reach the engines' URL paths (Podman read
+        # "%2e" or a control character as another endpoint).
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="Name of a container this tool created (call list to see them).",
     ),
 ]
@@ -36,7 +39,11 @@ class ContainerInput(Input):
 
 
 class MountInput(Input):
-    source: str = Field(description="Absolute host path to bind-mount.", min_length=1)
+    source: str = Field(
+        description="Absolute host path to bind-mount, under the allowed host paths (by default "
+        "the working directory and the temp dir).",
+        min_length=1,
+    )
     target: str = Field(description="Absolute path inside the container.", pattern=r"^/")
     read_only: bool = Field(False, description="Mount read-only.")
 

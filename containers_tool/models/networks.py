@@ -13,9 +13,13 @@ from containers_tool.models.common import (
     Input,
 )
 
+#: Network names and ids alike; anything else would reach the engines' URL paths.
+NETWORK_REF = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
 NetworkName = Field(
     min_length=1,
     max_length=128,
+    pattern=NETWORK_REF,
     description='Network name (call list_networks); for connect also "bridge".',
 )
 
@@ -38,7 +42,9 @@ class CreateNetworkInput(Input):
 class DestroyNetworkInput(Input):
     """Removes a network this tool created; refused while containers are attached."""
 
-    name: str = Field(min_length=1, max_length=128, description="Network to remove.")
+    name: str = Field(
+        min_length=1, max_length=128, pattern=NETWORK_REF, description="Network to remove."
+    )
 
 
 class ConnectNetworkInput(ContainerInput):

@@ -7,27 +7,12 @@ from pathlib import Path
 
 from containers_tool.errors import InvalidInputError, PolicyDeniedError
 from containers_tool.models.lifecycle import CreateInput
+from containers_tool.policy import host_paths
+from containers_tool.policy.host_paths import shown
 from containers_tool.provision.purposes import Resources
 from containers_tool.runtime.types import MountSpec, PortSpec
 from containers_tool.settings import Settings
 from containers_tool.sizes import parse_size
-
-#: Paths whose mount would hand the container control of the host's engine.
-ENGINE_SOCKETS = (
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/run/podman/podman.sock",
-    "/var/run/podman/podman.sock",
-)
-
-
-def is_engine_socket(path: Path) -> bool:
-    """Tells whether mounting the resolved `path` would expose an engine's socket."""
-    text = str(path)
-    if text in ENGINE_SOCKETS or text.endswith(("/docker.sock", "/podman.sock")):
-        return True
-    # A directory that contains an engine socket exposes it too.
-    return any(Path(s).is_relative_to(path) and Path(s).exists() for s in ENGINE_SOCKETS)
 
 
 def host_user() -> str:
@@ -72,7 +57,7 @@ def resource_limits(
 def mounts(
     args: CreateInput, workdir: str, cwd: Path, settings: Settings, *, remote: bool = False
 ) -> list[MountSpec]:
-    """Validates bind mounts; refuses engine sockets unless the policy allows them.
+    """Validates bind mounts against the host-path policy; returns them with real sources.
 
     Args:
         args: The create input.
@@ -82,9 +67,9 @@ def mounts(
         remote: The engine runs on another machine, where these paths do not exist.
 
     Raises:
-        InvalidInputError: A source is not an existing absolute host path, or the engine is
-            remote (a bind would name a path of the engine's machine, not of this one).
-        PolicyDeniedError: A mount would expose the engine's socket.
+        InvalidInputError: A source is not an existing absolute host path, two share a target,
+            or the engine is remote (a bind would name a path of the engine's machine).
+        PolicyDeniedError: The host-path policy refuses a source (see policy.host_paths).
     """
     if remote and (args.mounts or args.mount_cwd):
         raise InvalidInputError(
@@ -97,29 +82,27 @@ def mounts(
     specs = [MountSpec(m.source, m.target, m.read_only) for m in args.mounts]
     if args.mount_cwd:
         specs.append(MountSpec(str(cwd), workdir, False))
+    paths = host_paths.for_settings(settings, cwd)
     targets: set[str] = set()
+    checked = []
     for spec in specs:
-        source = Path(spec.source)
-        if not source.is_absolute() or not source.exists():
+        real = paths.check(spec.source, "mounts", what="Mount source")
+        if not Path(spec.source).is_absolute() or not real.exists():
             raise InvalidInputError(
-                f"Mount source {spec.source!r} is not an existing absolute host path.",
+                f"Mount source {shown(spec.source)!r} is not an existing absolute host path.",
                 hint="Pass an absolute path that exists on the host.",
                 field="mounts",
             )
         if spec.target in targets:
             raise InvalidInputError(
-                f"Two mounts target {spec.target!r}.",
+                f"Two mounts target {shown(spec.target)!r}.",
                 hint="Give each mount its own target.",
                 field="mounts",
             )
         targets.add(spec.target)
-        if is_engine_socket(source.resolve()) and not settings.allow_engine_socket:
-            raise PolicyDeniedError(
-                f"Mounting {spec.source!r} would give the container control of the engine.",
-                hint="Leave it out; an operator can set allow_engine_socket: true in settings.",
-                field="mounts",
-            )
-    return specs
+        # The real path, so what was checked is what the engine mounts.
+        checked.append(MountSpec(str(real), spec.target, spec.read_only))
+    return checked
 
 
 def check_privileged(args: CreateInput, settings: Settings) -> None:
@@ -133,6 +116,14 @@ def check_privileged(args: CreateInput, settings: Settings) -> None:
             "Privileged containers are disabled by policy.",
             hint="Drop privileged; an operator can set allow_privileged: true in settings.",
             field="privileged",
+        )
+    if args.network == "host" and not args.privileged:
+        # The host's network namespace reaches every host-local service: as much as privileged.
+        raise PolicyDeniedError(
+            'network "host" shares the host\'s network namespace, which the policy refuses.',
+            hint="Drop network (or use a named network); an operator can set "
+            "allow_privileged: true and the caller pass privileged=true.",
+            field="network",
         )
 
 

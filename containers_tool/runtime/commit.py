@@ -17,9 +17,34 @@ from containers_tool import labels as lb
 ENGINE_SET_ENV = frozenset({"HOSTNAME", "container"})
 
 
-def quote(value: str) -> str:
-    """Quotes a value for a Dockerfile instruction given as a change."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def quote(value: str, *, escapes: bool = True) -> str:
+    """Quotes a value for a Dockerfile instruction given as a change.
+
+    Docker parses a change as a Dockerfile line: a backslash escapes, `$` expands, and a
+    newline cannot be written at all (see `final_env_labels`). Podman strips one pair of quotes
+    and takes the rest as written (`escapes=False`), newlines included.
+    """
+    if not escapes:
+        return f'"{value}"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def final_env_labels(
+    config: Mapping[str, Any],
+    labels: Mapping[str, str],
+    env: Mapping[str, str],
+    drop_labels: Collection[str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Returns the env values and labels the image is to get (see `config_changes`)."""
+    envs = {
+        k: v
+        for k, _, v in (str(e).partition("=") for e in config.get("Env") or [])
+        if k not in ENGINE_SET_ENV
+    }
+    envs.update(env)
+    kept = {k: v for k, v in (config.get("Labels") or {}).items() if k not in drop_labels}
+    return envs, {**kept, **labels}
 
 
 def config_changes(
@@ -29,6 +54,9 @@ def config_changes(
     env: Mapping[str, str],
     command: Sequence[str] | None,
     drop_labels: Collection[str],
+    *,
+    escapes: bool = True,
+    env_and_labels: bool = True,
 ) -> list[str]:
     """Returns the changes that rebuild a container's config on its imported filesystem.
 
@@ -39,16 +67,17 @@ def config_changes(
         env: Variables whose value replaces the container's.
         command: The image's CMD; None keeps the container's.
         drop_labels: Container label keys the image does not get.
+        escapes: Quote for Docker's parser (True) or Podman's (False); see `quote`.
+        env_and_labels: False leaves ENV and LABEL out, for an engine that sets them otherwise.
     """
-    envs = {
-        k: v
-        for k, _, v in (str(e).partition("=") for e in config.get("Env") or [])
-        if k not in ENGINE_SET_ENV
-    }
-    envs.update(env)
-    changes = [f"ENV {k}={quote(v)}" for k, v in envs.items()]
-    kept = {k: v for k, v in (config.get("Labels") or {}).items() if k not in drop_labels}
-    changes += [f"LABEL {quote(k)}={quote(v)}" for k, v in {**kept, **labels}.items()]
+    changes = []
+    if env_and_labels:
+        envs, all_labels = final_env_labels(config, labels, env, drop_labels)
+        changes += [f"ENV {k}={quote(v, escapes=escapes)}" for k, v in envs.items()]
+        changes += [
+            f"LABEL {quote(k, escapes=escapes)}={quote(v, escapes=escapes)}"
+            for k, v in all_labels.items()
+        ]
     cmd = list(command) if command is not None else config.get("Cmd")
     if cmd:
         changes.append(f"CMD {json.dumps(cmd)}")

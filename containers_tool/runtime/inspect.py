@@ -99,5 +99,6 @@ def path_stat(header: str | None) -> tuple[PathStat, str] | None:
     mode = int(data.get("mode") or 0)
     is_dir = bool(data.get("isDir")) or bool(mode & _MODE_DIR)
     target = str(data.get("linkTarget") or "") if mode & _MODE_SYMLINK and not is_dir else ""
-    stat = PathStat(str(data.get("name") or ""), is_dir, int(data.get("size") or 0))
+    link = bool(mode & _MODE_SYMLINK)
+    stat = PathStat(str(data.get("name") or ""), is_dir, int(data.get("size") or 0), link)
     return stat, target

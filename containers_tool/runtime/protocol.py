@@ -159,6 +159,8 @@ class Runtime(Protocol):
     def stat_path(self, container: str, path: str) -> PathStat | None:
         """Returns what `path` is in the container (a symlink is followed), None when absent.
 
+        `is_link` tells whether `path` itself is a symlink, on every engine.
+
         Raises:
             NotFoundError: No such container (engines that can tell it from a missing path).
         """

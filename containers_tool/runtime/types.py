@@ -180,11 +180,16 @@ class NetworkInfo:
 
 @dataclass(frozen=True, slots=True)
 class PathStat:
-    """What the engine says about a path inside a container (symlinks followed)."""
+    """What the engine says about a path inside a container (symlinks followed).
+
+    Attributes:
+        is_link: The path itself is a symlink (the other fields are its target's).
+    """
 
     name: str
     is_dir: bool
     size: int
+    is_link: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,3 +189,29 @@ def test_a_restored_container_has_its_own_labels_not_its_sources(tool, raw, monk
             tool.call("destroy", container=restored["container"])
         tool.call("destroy", container=src)
         tool.call("delete_snapshot", snapshot=name)
+
+
+def test_snapshot_keeps_values_with_quotes_newlines_dollars_and_backslashes(tool, raw):
+    tricky = 'say "hi"\nsecond line $HOME \\n end'
+    # An image whose own ENV holds the value: snapshot keeps image env values (it strips the
+    # ones given at create), so this is the value its rebuilt config must carry.
+    holder = raw.containers.create(BUSYBOX, command=["sh"], environment={"TRICKY": tricky})
+    base = f"localhost/h12-tricky:{secrets.token_hex(4)}"
+    repo, _, tag = base.rpartition(":")
+    try:
+        holder.commit(repository=repo, tag=tag)
+    finally:
+        holder.remove(force=True)
+    made = tool.call("create", image=base, name=unique("quote"), labels={"note": tricky})
+    name = _snap_name()
+    try:
+        assert made["ok"], made
+        snap = tool.call("snapshot", container=made["container"], name=name)
+        assert snap["ok"], snap
+        config = raw.images.get(snap["image"]).attrs["Config"]
+        assert f"TRICKY={tricky}" in config["Env"]
+        assert config["Labels"]["note"] == tricky
+    finally:
+        tool.call("delete_snapshot", snapshot=name)
+        tool.call("destroy", container=made.get("container", ""))
+        raw.images.remove(base, force=True)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import urllib.parse
-from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -20,27 +19,23 @@ import requests.exceptions
 from containers_tool.errors import (
     NotFoundError,
 )
-from containers_tool.runtime.commit import config_changes
 from containers_tool.runtime.discovery import is_remote
 from containers_tool.runtime.docker.errors import _engine_errors
+from containers_tool.runtime.docker.images import DockerImages
 from containers_tool.runtime.docker.networks import DockerNetworks
 from containers_tool.runtime.docker.stats import DockerStats
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.streams import (
-    build_failed,
     log_params,
-    plain,
     read_frames,
     read_logs,
 )
 from containers_tool.runtime.tunnel import SshTunnel
 from containers_tool.runtime.types import (
-    BUILD_SILENCE_S,
     ContainerInfo,
     ContainerLogs,
     ContainerSpec,
     EngineInfo,
-    ImageInfo,
     PathStat,
 )
 from containers_tool.runtime.users import ExecUsers, exec_user_labels
@@ -48,7 +43,7 @@ from containers_tool.runtime.users import ExecUsers, exec_user_labels
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-class DockerRuntime(DockerStats, DockerNetworks):
+class DockerRuntime(DockerImages, DockerStats, DockerNetworks):
     """Docker Engine over its REST API.
 
     Args:
@@ -210,78 +205,6 @@ class DockerRuntime(DockerStats, DockerNetworks):
 
     # --- images and logs: service containers, snapshots ---
 
-    def inspect_image(self, ref: str) -> ImageInfo:
-        """See Runtime.inspect_image."""
-        with _engine_errors(f"Image {ref!r}"):
-            data = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
-        config = data.get("Config") or {}
-        env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
-        return ImageInfo(
-            id=str(data.get("Id", "")),
-            tags=list(data.get("RepoTags") or []),
-            labels=dict(config.get("Labels") or data.get("Labels") or {}),
-            env=env,
-            size=int(data.get("Size") or 0),
-            created=str(data.get("Created") or ""),
-            workdir=str(config.get("WorkingDir") or ""),
-        )
-
-    def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
-        """See Runtime.list_images."""
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-        with _engine_errors("Docker"):
-            rows = self._api.images(filters=filters)
-        return [
-            ImageInfo(
-                id=str(r.get("Id", "")),
-                tags=[t for t in r.get("RepoTags") or [] if t != "<none>:<none>"],
-                labels=dict(r.get("Labels") or {}),
-                size=int(r.get("Size") or 0),
-                created=str(r.get("Created") or ""),
-            )
-            for r in rows or []
-        ]
-
-    def tag_image(self, ref: str, new_ref: str) -> None:
-        """See Runtime.tag_image."""
-        repo, _, tag = new_ref.rpartition(":")
-        with _engine_errors(f"Image {ref!r}"):
-            self._api.tag(ref, repo, tag, force=True)
-
-    def remove_image(self, ref: str) -> None:
-        """See Runtime.remove_image."""
-        with _engine_errors(f"Image {ref!r}"):
-            self._api.remove_image(ref)
-
-    def commit_container(
-        self,
-        container: str,
-        ref: str,
-        *,
-        labels: Mapping[str, str],
-        env: Mapping[str, str],
-        command: Sequence[str] | None = None,
-        drop_labels: Collection[str] = (),
-    ) -> str:
-        """See Runtime.commit_container."""
-        repo, _, tag = ref.rpartition(":")
-        with _engine_errors(f"Container {container!r}"):
-            # Not /commit: Docker copies the container's config, env values and labels
-            # included, into the image. Export and import leave no such copy.
-            config = self._api.inspect_container(container).get("Config") or {}
-            entrypoint = config.get("Entrypoint")
-            changes = config_changes(config, entrypoint, labels, env, command, drop_labels)
-            self._api.pause(container)
-            try:
-                tar = self._api.export(container, chunk_size=1024 * 1024)
-                self._api.import_image(
-                    src=tar, repository=repo, tag=tag, changes=changes, stream_src=True
-                )
-            finally:
-                self._api.unpause(container)
-            created = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
-        return str(created["Id"])
-
     def container_logs(
         self, container: str, *, tail: int | None, since_s: float | None, limit: int
     ) -> ContainerLogs:
@@ -310,6 +233,7 @@ class DockerRuntime(DockerStats, DockerNetworks):
         """See Runtime.stat_path."""
         subject = f"Path {path!r} in container {container!r}"
         ctr = urllib.parse.quote(container, safe="")
+        linked = False
         for _ in range(2):  # Docker does not follow a symlink: stat its target once
             with _engine_errors(subject):
                 # The SDK has no HEAD for this endpoint; it is the same session and base URL.
@@ -323,7 +247,10 @@ class DockerRuntime(DockerStats, DockerNetworks):
                     docker.errors.create_api_error_from_http_exception(exc)
             decoded = path_stat(response.headers.get("x-docker-container-path-stat"))
             if decoded is None or not decoded[1]:
-                return decoded[0] if decoded else None
+                if decoded is None:
+                    return None
+                return replace(decoded[0], is_link=linked or decoded[0].is_link)
+            linked = True
             path = decoded[1]
         return None
 
@@ -332,37 +259,6 @@ class DockerRuntime(DockerStats, DockerNetworks):
         with _engine_errors(f"Path {src!r} in container {container!r}"):
             stream, _stat = self._api.get_archive(container, src, chunk_size=256 * 1024)
         return iter(stream)
-
-    def build_image(
-        self,
-        context: Path,
-        tag: str,
-        labels: Mapping[str, str],
-        on_line: Callable[[str], None] | None = None,
-        nocache: bool = False,
-    ) -> str:
-        """See Runtime.build_image."""
-        tail: deque[str] = deque(maxlen=25)
-        with _engine_errors(f"Image {tag!r}"):
-            for chunk in self._api.build(
-                path=str(context),
-                tag=tag,
-                labels=dict(labels),
-                rm=True,
-                forcerm=True,
-                decode=True,
-                pull=False,
-                nocache=nocache,
-                timeout=int(BUILD_SILENCE_S),
-            ):
-                if "error" in chunk:
-                    raise build_failed(tag, str(chunk["error"]), tail)
-                text = plain(str(chunk.get("stream") or chunk.get("status") or ""))
-                if text.strip():
-                    tail.append(text)
-                    if on_line is not None:
-                        on_line(text.rstrip())
-            return str(self._api.inspect_image(tag)["Id"])  # type: ignore[no-untyped-call]
 
     def shell_command(
         self, container: str, *, user: str | None, workdir: str | None, shell: Sequence[str]

@@ -96,7 +96,9 @@ class PodmanImages:
             # tool never overrides it.
             image = _check(self._api.get(f"/images/{data.get('Image', '')}/json")).json()
             entrypoint = (image.get("Config") or {}).get("Entrypoint")
-            changes = config_changes(config, entrypoint, labels, env, command, drop_labels)
+            changes = config_changes(
+                config, entrypoint, labels, env, command, drop_labels, escapes=False
+            )
             # Not /commit: it copies every container label into the image, and no change can
             # remove one. Export and import give the image exactly the config built here.
             _check(self._api.post(f"/containers/{container}/pause"))
