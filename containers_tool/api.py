@@ -11,6 +11,7 @@ from typing import Any
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core.containers import reap_session
+from containers_tool.core.housekeeping import Housekeeper
 from containers_tool.core.pool import Pool
 from containers_tool.dispatch import dispatch
 from containers_tool.envelope import fail
@@ -30,14 +31,16 @@ class _SessionEnd:
     its finalizer then removes the session's ephemeral containers instead of leaking them.
     """
 
-    def __init__(self, ctx: Context, reap: bool) -> None:
+    def __init__(self, ctx: Context, reap: bool, housekeeper: Housekeeper) -> None:
         self.ctx = ctx
         self.reap = reap
+        self.housekeeper = housekeeper
 
     def __call__(self, parallel: bool = False) -> list[str]:
         removed: list[str] = []
         if self.ctx.pool is not None:  # pooled containers never outlive their process
             self.ctx.pool.close()
+        self.housekeeper.join()  # a start-up sweep uses the connection closed below
         if self.reap and self.ctx.connected:
             removed = reap_session(self.ctx, parallel=parallel)
         self.ctx.close()
@@ -79,7 +82,10 @@ class ContainersTool:
         self._ctx = Context(self.settings, self.session_id, backend)
         if self.settings.pool:
             self._ctx.pool = Pool(self._ctx, self.settings.pool)
-        self._end = _SessionEnd(self._ctx, reap_on_exit)
+        housekeeper = Housekeeper()
+        self._ctx.housekeeper = housekeeper
+        self._ctx.owns_session = reap_on_exit
+        self._end = _SessionEnd(self._ctx, reap_on_exit, housekeeper)
         # Collected unclosed: end the session then. Exit is _close_all's (it waits for calls).
         self._finalizer = weakref.finalize(self, self._end)
         self._finalizer.atexit = False
@@ -96,6 +102,7 @@ class ContainersTool:
     @reap_on_exit.setter
     def reap_on_exit(self, value: bool) -> None:
         self._end.reap = value
+        self._ctx.owns_session = value
 
     @property
     def context(self) -> Context:

@@ -7,12 +7,14 @@ import difflib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from containers_tool import labels as lb
+from containers_tool.core.activity import Activity, Tombstone, iso
 from containers_tool.core.shells import SessionRegistry
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.provision.purposes import PurposeRegistry
+from containers_tool.registry import OPERATIONS
 from containers_tool.runtime.backends import get_runtime
 from containers_tool.runtime.capabilities import require, supports
 from containers_tool.runtime.protocol import Runtime
@@ -43,6 +45,16 @@ class Ref:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+class Housekeeper(Protocol):
+    """Removes what expired or was orphaned (core/housekeeping.py); installed by the tool."""
+
+    def connected(self, ctx: Context) -> None:
+        """Called once the runtime is connected (the start-up sweep)."""
+
+    def expired(self, ctx: Context, ref: Ref, last_active: float) -> NotFoundError | None:
+        """Removes an expired container and returns the error to raise, or None if in use."""
+
+
 class Context:
     """What a handler may use. Only the runtime adapter knows which engine it is.
 
@@ -67,6 +79,12 @@ class Context:
         self.purposes = PurposeRegistry(settings)
         #: The warm pool (setting `pool`), set by the tool that owns this context.
         self.pool: Pool | None = None
+        #: Last activity, operations in flight and tombstones, shared by every process.
+        self.activity = Activity(state_dir(settings))
+        self.housekeeper: Housekeeper | None = None
+        #: Whether ending this tool's session removes its ephemeral containers; only then does
+        #: it record itself as their owner (so a dead owner's containers are orphans).
+        self.owns_session = True
         #: Called with each line of an image build (the CLI shows progress with it).
         self.on_build_line: Callable[[str], None] | None = None
 
@@ -78,9 +96,13 @@ class Context:
             RuntimeUnavailableError: No engine answers.
         """
         if self._runtime is None:
+            fresh = False
             with self._lock:
                 if self._runtime is None:
                     self._runtime = get_runtime(self.settings)
+                    fresh = True
+            if fresh and self.housekeeper is not None:
+                self.housekeeper.connected(self)
         return self._runtime
 
     def engine_info(self) -> EngineInfo:
@@ -142,7 +164,7 @@ class Context:
         """
         cached = self._refs.get(container)
         if cached is not None:
-            return cached
+            return self._active(cached)
         try:
             info = self.runtime.inspect_container(container)
         except NotFoundError:
@@ -160,6 +182,16 @@ class Context:
             dict(info.labels),
         )
         self._refs[container] = ref
+        return self._active(ref)
+
+    def _active(self, ref: Ref) -> Ref:
+        """Records the use of a container, unless it expired (then it is removed: not_found)."""
+        last = self.activity.idle_since(ref.id, ref.labels)
+        if last is not None and self.housekeeper is not None:
+            gone = self.housekeeper.expired(self, ref, last)
+            if gone is not None:
+                raise gone
+        self.activity.touch(ref.id, ref.name, ref.labels.get(lb.SESSION))
         return ref
 
     def refresh(self, container: str, field: str = "container") -> Ref:
@@ -219,6 +251,9 @@ class Context:
 
     def not_found(self, container: str, field: str = "container") -> NotFoundError:
         """Builds the not_found error for a container, naming close visible matches."""
+        stone = self.activity.store.tombstone(container)
+        if stone is not None:
+            return removed_error(stone, field)
         names = [c.name for c in self.visible_containers()]
         close = difflib.get_close_matches(container, names, n=3, cutoff=0.5)
         hint = "Call list to see the containers this tool manages"
@@ -261,3 +296,19 @@ def named_errors(ctx: Context, cid: str, name: str) -> Iterator[None]:
 
 def _with_name(message: str, cid: str, name: str) -> str:
     return message.replace(cid, name).replace(cid[:12], name) if cid else message
+
+
+def removed_error(stone: Tombstone, field: str = "container") -> NotFoundError:
+    """The not_found of a container the tool removed on its own: when, why, and what next."""
+    when = iso(stone.removed_at)
+    if stone.reason == "expired":
+        why = f"expired at {when} after {stone.detail} without activity and was removed"
+    else:
+        why = f"was removed at {when} because {stone.detail}"
+    rebind = " and rebind your agents to it with bind_agent" if "bind_agent" in OPERATIONS else ""
+    return NotFoundError(
+        f"Container {stone.name!r} {why}; it cannot be reactivated.",
+        hint=f"Call create for a new one{rebind}; pass persistent: true or a larger "
+        "expires_after to keep a container longer, and keep_alive to reset its clock.",
+        field=field,
+    )

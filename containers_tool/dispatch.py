@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 from pydantic import ValidationError
 
-from containers_tool import rules
+from containers_tool import metrics, rules
 from containers_tool.context import Context
 from containers_tool.envelope import clip, fail, ok
 from containers_tool.errors import InternalError, InvalidInputError, ToolError
 from containers_tool.handlers import OPERATIONS
+from containers_tool.labels import NAME_PATTERN, SESSION_PATTERN
+from containers_tool.logs import event
 from containers_tool.schema import allowed_fields, op_validator, validator
 
 log = logging.getLogger("containers_tool")
@@ -119,7 +123,60 @@ def _model_error(exc: ValidationError) -> InvalidInputError:
     )
 
 
+_NAME_RE, _SESSION_RE = re.compile(NAME_PATTERN), re.compile(SESSION_PATTERN)
+#: Failure events named after the seeds' runbook; other operations log `operation.failed`.
+FAILED_EVENTS = {"create": "container.create.failed", "destroy": "container.delete.failed"}
+
+
 def dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
+    """Runs one call (see `_dispatch`), counted in the metrics and logged as one event.
+
+    Args:
+        ctx: The tool's context.
+        arguments: `{"operation": ..., **fields}`.
+
+    Returns:
+        The success or failure envelope.
+    """
+    started = time.perf_counter()
+    with ctx.activity.operation():  # the containers it touches are in use until it returns
+        envelope = _dispatch(ctx, arguments)
+    seconds = time.perf_counter() - started
+    _observe(ctx, arguments, envelope, seconds)
+    return envelope
+
+
+def _observe(
+    ctx: Context, arguments: Mapping[str, Any], envelope: dict[str, object], seconds: float
+) -> None:
+    # Label values come from a closed set: an unknown operation name is "unknown".
+    op = str(envelope.get("operation"))
+    op = op if op in OPERATIONS else "unknown"
+    error = envelope.get("error")
+    code = str(error.get("code")) if isinstance(error, dict) else None
+    metrics.record(op, code or "ok", seconds)
+    fields = arguments if isinstance(arguments, Mapping) else {}
+    # Names only, and only well-formed ones: a value the caller passed may be a secret.
+    named = envelope.get("container") or fields.get("container") or fields.get("name")
+    container = named if isinstance(named, str) and _NAME_RE.match(named) else None
+    asked = fields.get("session_id")
+    session = asked if isinstance(asked, str) and _SESSION_RE.match(asked) else ctx.session_id
+    common = {
+        "operation": op,
+        "container": container,
+        "session": session,
+        "duration_ms": round(seconds * 1000, 1),
+    }
+    if code is None:
+        event("operation.completed", logging.INFO, result="ok", **common)
+    else:
+        field = error.get("field") if isinstance(error, dict) else None
+        field = field if op != "unknown" and field in allowed_fields(op) else None
+        name = FAILED_EVENTS.get(op, "operation.failed")
+        event(name, logging.WARNING, result=code, error_code=code, field=field, **common)
+
+
+def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
     """Validates one call against the tool schema and its model, runs it; never raises.
 
     Args:

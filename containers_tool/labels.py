@@ -32,6 +32,15 @@ ENVFILE_PATH = ENVFILE_DIR + "/env"
 MANAGER = "containers-tool"
 #: The tenant of objects made before tenants existed, and of a tool whose settings name none.
 DEFAULT_TENANT = "default"
+#: Seconds without activity after which the container is removed; absent or "0": never. Fixed at
+#: create (expires_after, else the creator's idle_timeout), so no other process shortens it.
+IDLE_TIMEOUT = PREFIX + "idle-timeout"
+#: The process whose session owns an ephemeral container: host, boot id, pid, pid start time
+#: (see core/owner.py). When it dies without ending its session, the reaper removes the container.
+OWNER_HOST = PREFIX + "owner-host"
+OWNER_BOOT = PREFIX + "owner-boot"
+OWNER_PID = PREFIX + "owner-pid"
+OWNER_START = PREFIX + "owner-start"
 
 # Keys of the features built on the engine record: networks, compose, images, snapshots, users.
 #: The label holding the default user of execs (uid:gid or a name).

@@ -33,7 +33,7 @@ def user_config_file() -> Path:
 
 
 def state_dir(settings: Settings) -> Path:
-    """Returns where state shared by the tenant's processes lives (bindings, locks).
+    """Returns where state shared by the tenant's processes lives (bindings, locks, activity).
 
     The `state_dir` setting, else $XDG_STATE_HOME/containers-tool, else
     ~/.local/state/containers-tool.
@@ -133,8 +133,17 @@ class Settings(BaseSettings):
         False, description="resolve_agent in explicit mode without a binding uses the auto one."
     )
     state_dir: str | None = Field(
-        None, description="Bindings and locks; default $XDG_STATE_HOME/containers-tool."
+        None,
+        description="Bindings, locks, activity records; default $XDG_STATE_HOME/containers-tool.",
     )
+    idle_timeout: float = Field(
+        1200.0, ge=0, description="Seconds idle before an ephemeral container is removed; 0 never."
+    )
+    sweep_interval: float = Field(
+        60.0, gt=0, description="Seconds between expiry/orphan sweeps of long-lived processes."
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
     @field_validator("memory_limit", "default_auto_memory")
     @classmethod

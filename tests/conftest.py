@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ os.environ.setdefault("CONTAINERS_TOOL_CONFIG", str(REPO / "config" / "local-bas
 os.environ.setdefault("CONTAINERS_TOOL_MAX_CONTAINERS_PER_TENANT", "10000")
 # The suite's own purposes (t-cache, t-pip) live in its config dir, as a user's would.
 os.environ.setdefault("CONTAINERS_TOOL_PURPOSES_DIR", str(REPO / "tests" / "data" / "purposes"))
+# Activity records (idle expiry) in a temporary directory every process of the run shares, so
+# that the suite's subprocesses (CLI, MCP server) see the activity of the suite's own containers.
+os.environ.setdefault(
+    "CONTAINERS_TOOL_STATE_DIR", str(Path(tempfile.gettempdir()) / "containers-tool-test-state")
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

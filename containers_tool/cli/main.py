@@ -18,8 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from containers_tool import logs
 from containers_tool.api import ContainersTool
 from containers_tool.cli import args as cli_args
+from containers_tool.cli import observe
 from containers_tool.cli.engines import Parser, list_all_engines
 from containers_tool.cli.render import console, errors, show
 from containers_tool.cli.render import show_error as _show_error
@@ -30,7 +32,7 @@ from containers_tool.mcp.sessions import DEFAULT_IDLE_TIMEOUT_S
 from containers_tool.mcp.sessions import idle_timeout as mcp_idle_timeout
 from containers_tool.runtime.backends import runtime_choices
 
-BUILTINS = ("quickstart", "shell", "mcp", "call", "schema")
+BUILTINS = ("quickstart", "shell", "mcp", "call", "schema", *observe.COMMANDS)
 CLI_SESSION = "cli"
 
 
@@ -217,6 +219,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
     p = sub.add_parser("schema", help="print tool-schema.json or another format, or write it")
     p.add_argument("--write", type=Path, nargs="?", const=Path("tool-schema.json"))
     p.add_argument("--format", choices=FORMATS, default="json-schema")
+    observe.add_parsers(sub, json_flag)
 
     kinds: dict[str, dict[str, str]] = {}
     for op in sorted(OPERATIONS):
@@ -286,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInputError as exc:  # a malformed --as-session
         errors.print(f"[red]✗ {exc.message}[/]\n  [yellow]hint:[/] {exc.hint}")
         return 2
+    logs.configure(tool.settings)
     with tool:
+        if args.cmd in observe.COMMANDS:
+            return observe.run(args.cmd, tool, args.json)
         if args.cmd == "quickstart":
             return quickstart(tool)
         if args.cmd == "shell":

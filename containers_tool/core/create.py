@@ -163,7 +163,10 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     if own_image:
         steps.insert(0, own_image[0])
         prov.image_key = own_image[1]
-    labels = {**_labels(args, session, workdir, prov), lb.TENANT: ctx.tenant}
+    labels = {
+        **_labels(args, session, workdir, prov),
+        **housekeeping.labels_for(ctx, args, session),
+    }
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
     draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
     if check_image:

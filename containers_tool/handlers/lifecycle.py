@@ -15,6 +15,7 @@ from containers_tool.models.lifecycle import (
     CreateInput,
     DestroyAllInput,
     DestroyInput,
+    KeepAliveInput,
     ListInput,
     StatusInput,
 )
@@ -23,7 +24,12 @@ from containers_tool.runtime.types import ContainerInfo
 from containers_tool.times import iso
 
 
-def _row(info: ContainerInfo, ctx: Context) -> dict[str, object]:
+def _lifetimes(ctx: Context, infos: list[ContainerInfo]) -> dict[str, dict[str, object]]:
+    rows = [(i.id, i.name, i.labels.get(lb.SESSION), i.labels) for i in infos]
+    return ctx.activity.describe(rows)
+
+
+def _row(info: ContainerInfo, ctx: Context, lifetime: dict[str, object]) -> dict[str, object]:
     owner = info.labels.get(lb.SESSION)
     return {
         "name": info.name,
@@ -35,6 +41,7 @@ def _row(info: ContainerInfo, ctx: Context) -> dict[str, object]:
         "own_session": owner == ctx.session_id,
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": iso(info.labels.get(lb.CREATED) or info.created),
+        **lifetime,
     }
 
 
@@ -53,7 +60,10 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
     """
     args = create_options.normalize(args)
     preflight.gate(ctx)
-    return pipeline.create(args, ctx)
+    made = pipeline.create(args, ctx)
+    ref = ctx.resolve(str(made["container"]))  # its idle clock starts now
+    ctx.activity.created(ref.id, ref.name, ref.labels.get(lb.SESSION))
+    return made
 
 
 @operation("list", ListInput)
@@ -61,8 +71,9 @@ def list_(args: ListInput, ctx: Context) -> dict[str, object]:
     """Lists this session's containers and the tenant's persistent ones (or one session's)."""
     rows = ctx.visible_containers(args.session_id)
     rows.sort(key=lambda i: i.labels.get(lb.CREATED, ""))
+    lifetimes = _lifetimes(ctx, rows)
     return {
-        "containers": [_row(i, ctx) for i in rows],
+        "containers": [_row(i, ctx, lifetimes[i.id]) for i in rows],
         "count": len(rows),
         "tenant": ctx.tenant,
         "session_id": ctx.session_id,
@@ -88,6 +99,7 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "persistent": info.labels.get(lb.PERSISTENT) == "true",
         "created": iso(info.labels.get(lb.CREATED) or info.created),
         "started_at": iso(info.started_at),
+        **_lifetimes(ctx, [info])[info.id],
         "ports": port_rows(info),
         "mounts": [
             {"source": m.source, "target": m.target, "read_only": m.read_only} for m in info.mounts
@@ -106,6 +118,14 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "compose": compose.describe(ctx, info.name, dict(info.labels)),
         "sessions": ctx.sessions.describe(info.id),  # open persistent shells
     }
+
+
+@operation("keep_alive", KeepAliveInput)
+def keep_alive(args: KeepAliveInput, ctx: Context) -> dict[str, object]:
+    """Resets a container's idle clock (resolving it is activity) and says when it expires."""
+    ref = ctx.resolve(args.container)
+    lifetime = _lifetimes(ctx, [ContainerInfo(ref.id, ref.name, "", "", ref.labels)])[ref.id]
+    return {"container": ref.name, **lifetime}
 
 
 @operation("destroy", DestroyInput)

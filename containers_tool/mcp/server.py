@@ -28,12 +28,14 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-from containers_tool import __version__
+from containers_tool import __version__, logs, metrics
 from containers_tool import labels as lb
 from containers_tool.api import ContainersTool
+from containers_tool.core import housekeeping
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError
 from containers_tool.formats import TOOL_NAME, mcp_tool
+from containers_tool.mcp.metrics import serve_metrics
 from containers_tool.mcp.sessions import DEFAULT_IDLE_TIMEOUT_S, SessionTools, note
 from containers_tool.settings import Settings
 
@@ -149,6 +151,7 @@ async def _serve_stdio(server: Server[Any], session: _Shutdown) -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(on_signal)
+        tg.start_soon(_housekeeping, session.tools)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
         tg.cancel_scope.cancel()  # stdin closed: the client is gone
@@ -158,7 +161,7 @@ async def _serve_http(server: Server[Any], tools: SessionTools, port: int) -> No
     import uvicorn  # only the HTTP transport needs it
 
     sdk_app = server.streamable_http_app(host=HOST, session_idle_timeout=tools.idle_timeout)
-    app = tools.asgi(sdk_app)
+    app = serve_metrics(tools.asgi(sdk_app))
     web = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     async with anyio.create_task_group() as tg:
 
@@ -170,8 +173,20 @@ async def _serve_http(server: Server[Any], tools: SessionTools, port: int) -> No
 
         tg.start_soon(announce)
         tg.start_soon(tools.sweep)
+        tg.start_soon(_housekeeping, tools)
         await web.serve()  # uvicorn handles SIGINT/SIGTERM with a graceful shutdown
         tg.cancel_scope.cancel()
+
+
+async def _housekeeping(tools: SessionTools) -> None:
+    """Sweeps expired and orphaned containers every `sweep_interval` seconds, until cancelled."""
+    tool = tools.shared()
+    while True:
+        await anyio.sleep(tool.settings.sweep_interval)
+        try:
+            await anyio.to_thread.run_sync(housekeeping.sweep, tool.context)
+        except Exception:
+            log.warning("periodic sweep failed", exc_info=True)
 
 
 def serve(
@@ -206,10 +221,14 @@ def serve(
             field="session_id",
         )
     resolved = Settings(**settings)  # invalid settings fail here, not at the first call
+    logs.configure(resolved)
     tools = SessionTools(
         session_name, lambda sid: ContainersTool(resolved, session_id=sid), idle_timeout
     )
     shutdown = _Shutdown(tools)
+    metrics.watch_context(
+        tools.shared().context
+    )  # containers_active counts through the server's own connection
     server = build_server(tools)
     try:
         if http:

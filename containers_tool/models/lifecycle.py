@@ -60,6 +60,15 @@ class CreateInput(ProvisionFields, Input):
     persistent: bool = Field(
         False, description="Keep the container after this session ends (default: removed)."
     )
+    expires_after: float | None = Field(
+        None,
+        ge=0,
+        le=90 * 86400,
+        description="Seconds without activity after which the container is removed (any "
+        "operation on it, a running background job or a shell command is activity); default "
+        "the idle_timeout setting (20 min) for ephemeral containers, never for persistent ones; "
+        "0 never. keep_alive resets the clock.",
+    )
     keep_command: bool = Field(
         False,
         description="Run the image's own ENTRYPOINT/CMD (a service) instead of keeping the "
@@ -138,6 +147,10 @@ class ListInput(Input):
 
 class StatusInput(ContainerInput):
     """Shows one container's state, image, ports, mounts, networks and limits."""
+
+
+class KeepAliveInput(ContainerInput):
+    """Resets a container's idle clock; returns its last_active_at and expires_at."""
 
 
 class DestroyInput(ContainerInput):

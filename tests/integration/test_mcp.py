@@ -27,6 +27,7 @@ def _env(engine: str) -> dict[str, str]:
     return {
         "CONTAINERS_TOOL_RUNTIME": engine,
         "CONTAINERS_TOOL_CONFIG": os.environ["CONTAINERS_TOOL_CONFIG"],
+        "CONTAINERS_TOOL_STATE_DIR": os.environ["CONTAINERS_TOOL_STATE_DIR"],
     }
 
 
