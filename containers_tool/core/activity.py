@@ -37,6 +37,10 @@ log = logging.getLogger("containers_tool")
 DB_NAME = "activity.sqlite3"
 #: Tombstones older than this are dropped by sweeps.
 TOMBSTONE_KEEP_S = 7 * 86400.0
+#: Records of containers an engine no longer lists are dropped once this old: the records of
+#: both engines (and of other hosts' engines) share one database, and a sweep sees one engine.
+#: Dropping a live container's record only restarts its clock (never removes it early).
+PRUNE_AFTER_S = 86400.0
 DEFAULT_TENANT = lb.DEFAULT_TENANT
 TENANT_LABEL = lb.TENANT
 
@@ -191,15 +195,16 @@ class ActivityStore:
         return set(ids)
 
     def prune(self, existing: set[str], now: float) -> None:
-        """Drops records of containers that no longer exist, and old tombstones."""
+        """Drops old records of containers not in `existing` (one engine's), and old tombstones."""
         with self._db() as db:
             if db is None:
                 return
-            known = {str(r[0]) for r in db.execute("select container_id from activity")}
-            gone = [(cid,) for cid in known - existing]
+            old = db.execute(
+                "select container_id from activity where last_active<?", (now - PRUNE_AFTER_S,)
+            )
+            gone = [(cid,) for (cid,) in old if cid not in existing]
             with db:
                 db.executemany("delete from activity where container_id=?", gone)
-                db.executemany("delete from inflight where container_id=?", gone)
                 db.execute("delete from tombstones where removed_at<?", (now - TOMBSTONE_KEEP_S,))
 
     def bury(self, stone: Tombstone, cid: str) -> None:
