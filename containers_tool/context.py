@@ -191,7 +191,7 @@ class Context:
             gone = self.housekeeper.expired(self, ref, last)
             if gone is not None:
                 raise gone
-        self.activity.touch(ref.id, ref.name, ref.labels.get(lb.SESSION))
+        self.activity.touch(ref.id, ref.name, ref.labels.get(lb.SESSION), ref.labels)
         return ref
 
     def refresh(self, container: str, field: str = "container") -> Ref:

@@ -3,12 +3,12 @@
 Labels are fixed at create, so the last activity of a container needs a record every process
 sees: a small SQLite database in the state directory. It is the only state the tool keeps
 beside the engine, and it holds no secret: container ids and names, session ids, times, pids.
-An operation costs two short transactions (begin, end), a fraction of a millisecond, where a
-marker file in the container would cost an exec (tens of milliseconds) per operation.
+A process writes a container's row at most once a second (at the end of an operation), and
+every `HEARTBEAT_S` while an operation on it runs (a long exec or a shell command is activity for
+as long as it runs): a fraction of a millisecond per operation on average, where a marker file in
+the container would cost an exec (tens of milliseconds) per operation.
 
-- `activity`: the last time an operation touched a container (begin and end of each one).
-- `inflight`: operations running now, with the process that runs them; a long exec or a shell
-  command is activity for as long as it runs. A row whose process died is ignored and dropped.
+- `activity`: the last time an operation touched a container.
 - `tombstones`: containers the tool removed on its own (expired, orphaned), so that a later
   call on the name says what happened instead of a bare not_found.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import sqlite3
 import threading
 import time
@@ -30,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from containers_tool import labels as lb
-from containers_tool.core import owner
 
 log = logging.getLogger("containers_tool")
 
@@ -41,16 +39,16 @@ TOMBSTONE_KEEP_S = 7 * 86400.0
 #: both engines (and of other hosts' engines) share one database, and a sweep sees one engine.
 #: Dropping a live container's record only restarts its clock (never removes it early).
 PRUNE_AFTER_S = 86400.0
+#: While an operation runs, its containers' rows are written this often (expires_after >= 1 s).
+HEARTBEAT_S = 0.5
+#: A process writes one container's row at most this often outside the heartbeat.
+THROTTLE_S = 1.0
 DEFAULT_TENANT = lb.DEFAULT_TENANT
 TENANT_LABEL = lb.TENANT
 
 SCHEMA = """
 create table if not exists activity(
   container_id text primary key, name text not null, session text, last_active real not null);
-create table if not exists inflight(
-  token text primary key, container_id text not null, pid integer not null,
-  start text not null, boot text not null);
-create index if not exists inflight_container on inflight(container_id);
 create table if not exists tombstones(
   name text primary key, container_id text, session text, tenant text, reason text not null,
   removed_at real not null, last_active real, detail text);
@@ -123,29 +121,6 @@ class ActivityStore:
             except sqlite3.Error as exc:  # e.g. locked for longer than the timeout
                 log.warning("activity record not written: %s", exc)
 
-    def begin(self, token: str, cid: str, name: str, session: str | None, now: float) -> None:
-        """Records an operation starting on a container (with this process as its runner)."""
-        me = owner.current()
-        with self._db() as db:
-            if db is not None:
-                with db:
-                    _upsert(db, cid, name, session, now)
-                    db.execute(
-                        "insert or replace into inflight values(?,?,?,?,?)",
-                        (token, cid, me.pid, me.start, me.boot),
-                    )
-
-    def end(self, token: str, cid: str, now: float) -> None:
-        """Records an operation on a container ending."""
-        with self._db() as db:
-            if db is not None:
-                with db:
-                    db.execute(
-                        "update activity set last_active=max(last_active, ?) where container_id=?",
-                        (now, cid),
-                    )
-                    db.execute("delete from inflight where token=?", (token,))
-
     def touch(self, cid: str, name: str, session: str | None, now: float) -> None:
         """Records activity on a container (create, keep_alive, a running job seen by a sweep)."""
         with self._db() as db:
@@ -168,31 +143,6 @@ class ActivityStore:
             ).fetchall()
             return {str(cid): float(ts) for cid, ts in rows}
         return {}
-
-    def busy(self, cids: Iterable[str]) -> set[str]:
-        """Containers an operation of a live process is using now; rows of dead ones are dropped."""
-        ids = list(cids)
-        if not ids:
-            return set()
-        with self._db() as db:
-            if db is None:
-                return set(ids)  # unknown: never remove on a guess
-            marks = ",".join("?" * len(ids))
-            rows = db.execute(
-                f"select token, container_id, pid, start, boot from inflight where container_id in ({marks})",  # noqa: S608, E501 - placeholders only
-                ids,
-            ).fetchall()
-            found, dead = set(), []
-            for token, cid, pid, start, boot in rows:
-                if owner.alive(int(pid), str(start), str(boot)):
-                    found.add(str(cid))
-                else:
-                    dead.append((token,))
-            if dead:
-                with db:
-                    db.executemany("delete from inflight where token=?", dead)
-            return found
-        return set(ids)
 
     def prune(self, existing: set[str], now: float) -> None:
         """Drops old records of containers not in `existing` (one engine's), and old tombstones."""
@@ -283,38 +233,91 @@ class Activity:
     def __init__(self, directory: Path) -> None:
         self.store = ActivityStore(directory)
         self._local = threading.local()
-        #: Last activity this process recorded per container: a recent one means not expired,
-        #: with no database read.
+        self._lock = threading.Condition()
+        #: Last activity this process saw per container: a recent one means not expired, with
+        #: no database read.
         self._seen: dict[str, float] = {}
+        self._written: dict[str, float] = {}
+        #: Containers operations of this process are using now: (name, session) and a count.
+        self._held: dict[str, tuple[str, str | None, int]] = {}
+        self._beat: threading.Thread | None = None
 
     @contextlib.contextmanager
     def operation(self) -> Iterator[None]:
         """Brackets one operation: containers it touches are in use until it ends."""
-        outer = getattr(self._local, "touched", None)
-        if outer is not None:  # nested: the outer operation owns the records
+        if getattr(self._local, "touched", None) is not None:  # nested: the outer one records
             yield
             return
-        touched: dict[str, str] = {}
+        touched: dict[str, tuple[str, str | None, float | None]] = {}
         self._local.touched = touched
         try:
             yield
         finally:
             self._local.touched = None
-            now = time.time()
-            for cid, token in touched.items():
-                self._seen[cid] = now
-                self.store.end(token, cid, now)
+            for cid, (name, session, limit) in touched.items():
+                self._release(cid)
+                self._record(cid, name, session, limit)
 
-    def touch(self, cid: str, name: str, session: str | None) -> None:
-        """Records that the current operation uses a container (once per operation)."""
-        touched: dict[str, str] | None = getattr(self._local, "touched", None)
+    def touch(
+        self, cid: str, name: str, session: str | None, labels: Mapping[str, str] | None = None
+    ) -> None:
+        """Records that the current operation (if any) uses a container."""
+        touched = getattr(self._local, "touched", None)
+        limit = timeout_of(labels or {})
+        if touched is None:
+            self._record(cid, name, session, limit, force=True)
+        elif cid not in touched:
+            touched[cid] = (name, session, limit)
+            self._hold(cid, name, session)
+            self._record(cid, name, session, limit)
+
+    def holding(self, cid: str) -> bool:
+        """Tells whether an operation of this process is using the container now."""
+        with self._lock:
+            return cid in self._held
+
+    def _record(
+        self, cid: str, name: str, session: str | None, limit: float | None, force: bool = False
+    ) -> None:
         now = time.time()
         self._seen[cid] = now
-        if touched is None:
+        throttle = min(THROTTLE_S, limit / 10) if limit else THROTTLE_S
+        if force or now - self._written.get(cid, 0.0) >= throttle:
+            self._written[cid] = now
             self.store.touch(cid, name, session, now)
-        elif cid not in touched:
-            touched[cid] = token = secrets.token_hex(8)
-            self.store.begin(token, cid, name, session, now)
+
+    def _hold(self, cid: str, name: str, session: str | None) -> None:
+        with self._lock:
+            count = self._held.get(cid, (name, session, 0))[2]
+            self._held[cid] = (name, session, count + 1)
+            if self._beat is None:
+                self._beat = threading.Thread(
+                    target=self._heartbeat, name="containers-tool-activity", daemon=True
+                )
+                self._beat.start()
+            self._lock.notify_all()
+
+    def _release(self, cid: str) -> None:
+        with self._lock:
+            name, session, count = self._held.get(cid, ("", None, 1))
+            if count > 1:
+                self._held[cid] = (name, session, count - 1)
+            else:
+                self._held.pop(cid, None)
+
+    def _heartbeat(self) -> None:
+        """Keeps the rows of containers in use fresh, so other processes see them active."""
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: bool(self._held))
+                self._lock.wait(HEARTBEAT_S)
+                held = [(cid, name, session) for cid, (name, session, _) in self._held.items()]
+            for cid, name, session in held:
+                self._record(cid, name, session, None, force=True)
+
+    def keep(self, cid: str, name: str, session: str | None) -> None:
+        """Records activity now, unthrottled (keep_alive: other processes must see it at once)."""
+        self._record(cid, name, session, None, force=True)
 
     def created(self, cid: str, name: str, session: str | None) -> None:
         """Starts a new container's clock; a tombstone of an earlier one by that name goes."""
@@ -328,14 +331,14 @@ class Activity:
             None when the container is not expired (or never expires, or has no record).
         """
         limit = timeout_of(labels)
-        if limit is None:
+        if limit is None or self.holding(cid):
             return None
         now = time.time()
         seen = self._seen.get(cid)
         if seen is not None and now - seen < limit:
             return None
         last = self.store.last_active([cid]).get(cid)
-        if last is None or now - last < limit or self.store.busy([cid]):
+        if last is None or now - last < limit:
             return None
         return last
 
@@ -352,10 +355,11 @@ class Activity:
         now = time.time()
         out: dict[str, dict[str, object]] = {}
         for cid, name, session, labels in rows:
+            # This process's own activity may be newer than its last (throttled) write.
+            seen = max(last.get(cid, 0.0), self._seen.get(cid, 0.0)) or None
             if cid not in last and not self.store.broken:
-                self.store.touch(cid, name, session, now)
-                last[cid] = now
-            seen = last.get(cid)
+                self.store.touch(cid, name, session, seen or now)
+                seen = seen or now
             limit = timeout_of(labels)
             expires = seen + limit if seen is not None and limit is not None else None
             out[cid] = {"last_active_at": iso(seen), "expires_at": iso(expires)}
@@ -364,3 +368,4 @@ class Activity:
     def forget_seen(self, cid: str) -> None:
         """Drops this process's memory of a container (it was removed)."""
         self._seen.pop(cid, None)
+        self._written.pop(cid, None)

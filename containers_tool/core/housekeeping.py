@@ -3,7 +3,7 @@
 A sweep lists the managed containers once and removes
 
 - expired ones: labelled with an idle timeout (`lb.IDLE_TIMEOUT`), with no activity recorded
-  for that long, no operation of a live process using them, and no background job running
+  for that long (an operation in flight anywhere refreshes it), and no background job running
   (one exec reads the job state in the container's tmpfs before anything is removed);
 - orphans: ephemeral containers whose owning process (`lb.OWNER_*`: this host, a pid and its
   start time) is gone. Only a process that ends its session on exit records itself as owner,
@@ -165,10 +165,9 @@ def expire(ctx: Context, infos: list[ContainerInfo]) -> list[Removal]:
             store.touch(info.id, info.name, info.labels.get(lb.SESSION), now)
         elif now - last[info.id] >= limit:
             due.append((info, limit))
-    busy = store.busy(i.id for i, _ in due)
     removed = []
     for info, limit in due:
-        if info.id in busy:
+        if ctx.activity.holding(info.id):  # other processes' operations keep rows fresh
             continue
         if info.state == "running" and jobs_running(ctx, info.id):
             store.touch(info.id, info.name, info.labels.get(lb.SESSION), time.time())

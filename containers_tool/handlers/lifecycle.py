@@ -124,6 +124,7 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
 def keep_alive(args: KeepAliveInput, ctx: Context) -> dict[str, object]:
     """Resets a container's idle clock (resolving it is activity) and says when it expires."""
     ref = ctx.resolve(args.container)
+    ctx.activity.keep(ref.id, ref.name, ref.labels.get(lb.SESSION))
     lifetime = _lifetimes(ctx, [ContainerInfo(ref.id, ref.name, "", "", ref.labels)])[ref.id]
     return {"container": ref.name, **lifetime}
 

@@ -60,7 +60,7 @@ class CreateInput(ProvisionFields, Input):
     persistent: bool = Field(
         False, description="Keep the container after this session ends (default: removed)."
     )
-    expires_after: float | None = Field(
+    expires_after: int | None = Field(
         None,
         ge=0,
         le=90 * 86400,

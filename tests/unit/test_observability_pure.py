@@ -17,6 +17,7 @@ from containers_tool.core import owner
 from containers_tool.core.activity import Activity, ActivityStore, Tombstone, timeout_of
 from containers_tool.core.housekeeping import orphaned
 from containers_tool.logs import EVENT, FIELDS, JsonFormatter, TextFormatter
+from tests.integration.conftest import wait_until
 
 
 def test_a_live_process_is_alive_and_a_dead_or_recycled_one_is_not():
@@ -61,12 +62,9 @@ def test_timeouts_come_from_the_label_and_zero_means_never():
 def test_records_are_shared_through_the_database(tmp_path):
     one, two = ActivityStore(tmp_path), ActivityStore(tmp_path)  # two processes' views
     now = time.time()
-    one.begin("tok", "cid", "box", "s-1", now - 100)
+    one.touch("cid", "box", "s-1", now - 100)
+    one.touch("cid", "box", "s-1", now - 200)  # never moves the clock back
     assert two.last_active(["cid"]) == {"cid": now - 100}
-    assert two.busy(["cid"]) == {"cid"}  # this live process runs an operation on it
-    one.end("tok", "cid", now)
-    assert two.busy(["cid"]) == set()
-    assert two.last_active(["cid"]) == {"cid": now}
     two.bury(Tombstone("box", "s-1", "default", "expired", now, now - 5, "2s"), "cid")
     stone = one.tombstone("box")
     assert stone is not None
@@ -76,14 +74,17 @@ def test_records_are_shared_through_the_database(tmp_path):
     assert two.tombstone("box") is None
 
 
-def test_an_operation_of_a_dead_process_does_not_keep_a_container_busy(tmp_path):
-    store = ActivityStore(tmp_path)
-    store.begin("tok", "cid", "box", None, time.time())
-    with store._db() as db:
-        assert db is not None
-        with db:
-            db.execute("update inflight set pid=?, start=?", (2**22 + 7, "1"))
-    assert store.busy(["cid"]) == set()
+def test_an_operation_in_flight_keeps_its_container_active_for_other_processes(tmp_path):
+    activity, other = Activity(tmp_path), ActivityStore(tmp_path)
+    labels = {lb.IDLE_TIMEOUT: "1"}
+    with activity.operation():
+        activity.touch("cid", "box", None, labels)
+        first = other.last_active(["cid"])["cid"]
+        assert activity.holding("cid")
+        # The heartbeat writes the row again while the operation runs.
+        assert wait_until(lambda: other.last_active(["cid"])["cid"] > first + 0.4)
+        assert activity.idle_since("cid", labels) is None
+    assert not activity.holding("cid")
 
 
 def test_an_unusable_state_directory_expires_nothing(tmp_path):
@@ -93,8 +94,8 @@ def test_an_unusable_state_directory_expires_nothing(tmp_path):
     with activity.operation():
         activity.touch("cid", "box", None)
     assert activity.store.broken
+    assert activity.store.last_active(["cid"]) == {}
     assert activity.idle_since("cid", {lb.IDLE_TIMEOUT: "1"}) is None
-    assert activity.store.busy(["cid"]) == {"cid"}  # unknown: never removed on a guess
 
 
 def _record(fields: dict[str, object]) -> logging.LogRecord:
