@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -83,6 +84,31 @@ def test_idle_container_expires_while_one_running_a_background_job_does_not(engi
         assert still["state"] == "running"
     finally:
         tool.call("destroy", container=busy)
+
+
+def test_a_command_running_in_a_shell_session_is_activity(engine, tool, raw):
+    name = unique("shell")
+    try:
+        made = tool.call("create", image=BUSYBOX, name=name, expires_after=2)
+        assert made["ok"], made
+        deadline = tool.call("status", container=name)["expires_at"]
+        results: list[dict[str, Any]] = []
+        command = threading.Thread(
+            target=lambda: results.append(
+                tool.call("exec", container=name, session="work", command="sleep 8; echo done")
+            )
+        )
+        command.start()
+        try:
+            assert _past(deadline, margin=2)  # idle past its timeout, but for the command
+            assert name not in {r["container"] for r in _reap(engine)}
+            assert _exists(raw, name)
+        finally:
+            command.join(timeout=60)
+        assert results[0]["ok"], results[0]
+        assert results[0]["stdout"].strip() == "done"
+    finally:
+        tool.call("destroy", container=name)
 
 
 def test_keep_alive_resets_the_idle_clock(engine, tool, raw):
