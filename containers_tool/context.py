@@ -79,7 +79,7 @@ class Context:
         self.purposes = PurposeRegistry(settings)
         #: The warm pool (setting `pool`), set by the tool that owns this context.
         self.pool: Pool | None = None
-        #: Last activity, operations in flight and tombstones, shared by every process.
+        #: Last activity and tombstones, shared by every process using the state directory.
         self.activity = Activity(state_dir(settings))
         self.housekeeper: Housekeeper | None = None
         #: Whether ending this tool's session removes its ephemeral containers; only then does

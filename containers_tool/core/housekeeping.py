@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from containers_tool import labels as lb
 from containers_tool.context import Context, Ref, removed_error
-from containers_tool.core import owner
+from containers_tool.core import networks, owner
 from containers_tool.core.activity import Tombstone, iso, tenant_of, timeout_of
 from containers_tool.core.containers import remove
 from containers_tool.core.jobs import FALLBACK_DIR, JOBS_DIR
@@ -178,13 +178,18 @@ def expire(ctx: Context, infos: list[ContainerInfo]) -> list[Removal]:
 
 
 def reap(ctx: Context, infos: list[ContainerInfo]) -> list[Removal]:
-    """Removes the containers among `infos` whose owner process died."""
+    """Removes the containers among `infos` whose owner process died, then their sessions' nets."""
     removed = []
     for info in infos:
         why = orphaned(info)
         if why is not None:
             gone = _remove(ctx, info, "orphaned", why, None)
             removed += [gone] if gone else []
+    for session in sorted({r.session for r in removed if r.session}):
+        try:  # the dead session's own network, once none of its containers uses it
+            networks.remove_unused_networks(ctx, session)
+        except ToolError as exc:
+            log.warning("session %s: networks not removed: %s", session, exc.message)
     return removed
 
 
