@@ -173,7 +173,8 @@ def _observe(
         field = error.get("field") if isinstance(error, dict) else None
         field = field if op != "unknown" and field in allowed_fields(op) else None
         name = FAILED_EVENTS.get(op, "operation.failed")
-        event(name, logging.WARNING, result=code, error_code=code, field=field, **common)
+        # info, not warning: the caller got the error; operators opt in with log_level.
+        event(name, logging.INFO, result=code, error_code=code, field=field, **common)
 
 
 def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
