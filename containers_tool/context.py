@@ -149,8 +149,9 @@ class Context:
         return self._runtime is not None
 
     def close(self) -> None:
-        """Closes the shell sessions and the runtime connection."""
+        """Closes the shell sessions, the runtime connection and the activity database."""
         self.sessions.close_all()
+        self.activity.store.close()
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None

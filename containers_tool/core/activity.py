@@ -295,7 +295,6 @@ class Activity:
                     target=self._heartbeat, name="containers-tool-activity", daemon=True
                 )
                 self._beat.start()
-            self._lock.notify_all()
 
     def _release(self, cid: str) -> None:
         with self._lock:
@@ -309,8 +308,10 @@ class Activity:
         """Keeps the rows of containers in use fresh, so other processes see them active."""
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: bool(self._held))
                 self._lock.wait(HEARTBEAT_S)
+                if not self._held:  # nothing in use: the next operation starts a new thread
+                    self._beat = None
+                    return
                 held = [(cid, name, session) for cid, (name, session, _) in self._held.items()]
             for cid, name, session in held:
                 self._record(cid, name, session, None, force=True)
