@@ -25,10 +25,10 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from containers_tool import labels as lb
+from containers_tool import times
 
 log = logging.getLogger("containers_tool")
 
@@ -56,10 +56,8 @@ create table if not exists tombstones(
 
 
 def iso(ts: float | None) -> str | None:
-    """Formats epoch seconds as ISO 8601 UTC, as results show times."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    """Formats epoch seconds as every result shows times (see times.py)."""
+    return None if ts is None else times.iso(ts)
 
 
 def tenant_of(labels: Mapping[str, str]) -> str:
