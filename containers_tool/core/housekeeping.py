@@ -156,7 +156,9 @@ def expire(ctx: Context, infos: list[ContainerInfo]) -> list[Removal]:
     store = ctx.activity.store
     if store.broken:
         return []
-    timed = [(i, t) for i in infos if (t := timeout_of(i.labels)) is not None]
+    # A warm pool's containers wait unused by design; their clock starts when a create takes one.
+    waiting = [i for i in infos if not i.name.startswith(lb.POOL_PREFIX)]
+    timed = [(i, t) for i in waiting if (t := timeout_of(i.labels)) is not None]
     last = store.last_active(i.id for i, _ in timed)
     now = time.time()
     due = []
