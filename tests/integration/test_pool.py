@@ -52,8 +52,11 @@ def _seen(tool, raw, made):
     config, host = attrs["Config"], attrs["HostConfig"]
     ran = tool.call("exec", container=name, command=PROBE)
     assert ran["exit_code"] == 0, ran
-    labels = {k: v for k, v in config["Labels"].items() if k != lb.CREATED}
-    drop = ("container", "id", "created", "started_at", "connect")
+    # The owner labels name the process that reaps the container (the pooled tool; `plain`
+    # reaps nothing), and the activity times are each container's own.
+    owner = (lb.OWNER_HOST, lb.OWNER_BOOT, lb.OWNER_PID, lb.OWNER_START)
+    labels = {k: v for k, v in config["Labels"].items() if k != lb.CREATED and k not in owner}
+    drop = ("container", "id", "created", "started_at", "connect", "last_active_at", "expires_at")
     return {
         "payload": {k: v for k, v in made.items() if k not in ("container", "id", "provisioning")}
         | {"connect": made["connect"].replace(name, "<name>")},
