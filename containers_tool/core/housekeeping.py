@@ -201,11 +201,14 @@ def sweep(ctx: Context) -> list[Removal]:
     Raises:
         ToolError: The engine could not list containers.
     """
-    infos = ctx.runtime.list_containers(lb.managed_filter())
+    found = ctx.runtime.list_containers(lb.managed_filter())
+    # A run's container ends itself at its deadline (core/run.py), and until then another
+    # process may still read its result: sweeps leave it alone.
+    infos = [i for i in found if lb.RUN_DEADLINE not in i.labels]
     reaped = reap(ctx, infos)
     gone = {r.container for r in reaped}
     expired = expire(ctx, [i for i in infos if i.name not in gone])
-    ctx.activity.store.prune({i.id for i in infos}, time.time())
+    ctx.activity.store.prune({i.id for i in found}, time.time())
     return reaped + expired
 
 
