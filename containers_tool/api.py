@@ -31,16 +31,14 @@ class _SessionEnd:
     its finalizer then removes the session's ephemeral containers instead of leaking them.
     """
 
-    def __init__(self, ctx: Context, reap: bool, housekeeper: Housekeeper) -> None:
+    def __init__(self, ctx: Context, reap: bool) -> None:
         self.ctx = ctx
         self.reap = reap
-        self.housekeeper = housekeeper
 
     def __call__(self, parallel: bool = False) -> list[str]:
         removed: list[str] = []
         if self.ctx.pool is not None:  # pooled containers never outlive their process
             self.ctx.pool.close()
-        self.housekeeper.join()  # a start-up sweep uses the connection closed below
         if self.reap and self.ctx.connected:
             removed = reap_session(self.ctx, parallel=parallel)
         self.ctx.close()
@@ -82,10 +80,9 @@ class ContainersTool:
         self._ctx = Context(self.settings, self.session_id, backend)
         if self.settings.pool:
             self._ctx.pool = Pool(self._ctx, self.settings.pool)
-        housekeeper = Housekeeper()
-        self._ctx.housekeeper = housekeeper
+        self._ctx.housekeeper = Housekeeper()
         self._ctx.owns_session = reap_on_exit
-        self._end = _SessionEnd(self._ctx, reap_on_exit, housekeeper)
+        self._end = _SessionEnd(self._ctx, reap_on_exit)
         # Collected unclosed: end the session then. Exit is _close_all's (it waits for calls).
         self._finalizer = weakref.finalize(self, self._end)
         self._finalizer.atexit = False

@@ -11,8 +11,8 @@ A sweep lists the managed containers once and removes
   those of other hosts are never orphans.
 
 Each removal leaves a tombstone (see core/activity.py) and logs `container.expired` or
-`container.reaped`. Sweeps run when a process first connects to an engine (in the background,
-awaited when the tool closes), every `sweep_interval` seconds in the MCP server, on
+`container.reaped`. Sweeps run when a process first connects to an engine (before its first
+operation goes on), every `sweep_interval` seconds in the MCP server, on
 `containers-tool reap`, and for one container when an operation resolves an expired one.
 """
 
@@ -44,8 +44,6 @@ JOBS_RUNNING = (
     'w=$(cat "$d/wrapper" 2>/dev/null); '
     '[ -n "$w" ] && [ -d "/proc/$w" ] && { echo busy; exit 0; }; done; echo idle'
 )
-#: How long close() waits for a start-up sweep still running.
-JOIN_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,24 +223,17 @@ class Housekeeper:
     _started: set[str] = set()  # noqa: RUF012 - process-wide on purpose: one start-up sweep
     _guard = threading.Lock()
 
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-
     def connected(self, ctx: Context) -> None:
-        """Starts the start-up sweep in the background (the first call need not wait for it)."""
+        """Sweeps before the first operation goes on (one engine list, ~10-30 ms).
+
+        In the foreground, not beside the first call: a short-lived process (the CLI) would cut
+        a background sweep short, and the first call would race it on the same containers.
+        """
         with self._guard:
             if ctx.runtime.name in self._started:
                 return
             self._started.add(ctx.runtime.name)
-        self.thread = threading.Thread(
-            target=_quiet_sweep, args=(ctx,), name="containers-tool-sweep", daemon=True
-        )
-        self.thread.start()
-
-    def join(self) -> None:
-        """Waits for a start-up sweep still running (a short-lived process must not cut it)."""
-        if self.thread is not None:
-            self.thread.join(JOIN_S)
+        _quiet_sweep(ctx)
 
     def expired(self, ctx: Context, ref: Ref, last_active: float) -> NotFoundError | None:
         """Removes an expired container found by an operation; None when a job keeps it active."""
