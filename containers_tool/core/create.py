@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import compose, jobs, quota
+from containers_tool.core import compose, housekeeping, jobs, quota
 from containers_tool.core.containers import connect_command
 from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
 from containers_tool.errors import ConflictError, EngineError, NotFoundError
@@ -163,10 +163,7 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
     if own_image:
         steps.insert(0, own_image[0])
         prov.image_key = own_image[1]
-    labels = {
-        **_labels(args, session, workdir, prov),
-        **housekeeping.labels_for(ctx, args, session),
-    }
+    labels = {**_labels(args, session, workdir, prov), **housekeeping.made_by(ctx, args, session)}
     spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
     draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
     if check_image:

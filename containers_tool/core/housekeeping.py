@@ -65,7 +65,7 @@ class Removal:
         }
 
 
-def labels_for(ctx: Context, args: CreateInput, session: str) -> dict[str, str]:
+def made_by(ctx: Context, args: CreateInput, session: str) -> dict[str, str]:
     """The idle timeout of a new container and, when this process owns it, the owner.
 
     The timeout is `expires_after`, else `idle_timeout` for an ephemeral container; a persistent

@@ -140,9 +140,12 @@ def activity_tenant() -> str:
 
 
 def test_state_dir_defaults_to_xdg_state_home(monkeypatch, tmp_path):
+    from containers_tool.context import Context
     from containers_tool.settings import Settings
 
     monkeypatch.delenv("CONTAINERS_TOOL_STATE_DIR", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert Settings().state_path() == tmp_path / "containers-tool"
-    assert os.fspath(Settings(state_dir=str(tmp_path / "x")).state_path()) == str(tmp_path / "x")
+    ctx = Context(Settings(), "s-1")
+    assert ctx.activity.store.path.parent == tmp_path / "containers-tool"
+    other = Context(Settings(state_dir=str(tmp_path / "x")), "s-1")
+    assert os.fspath(other.activity.store.path.parent) == str(tmp_path / "x")
