@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docker.errors
+import podman.errors
 import pytest
 
 from containers_tool import ContainersTool
@@ -86,6 +88,19 @@ def box(tool: ContainersTool) -> Iterator[str]:
     assert made["ok"], made
     yield str(made["container"])
     tool.call("destroy", container=made["container"])
+
+
+def absent(raw: Any, name_or_id: str) -> bool:
+    """Tells whether the engine has no container by that name or id.
+
+    Asked directly: listing every container and inspecting each one races with other test
+    files removing theirs at the same time.
+    """
+    try:
+        raw.containers.get(name_or_id)
+    except (docker.errors.NotFound, podman.errors.NotFound):
+        return True
+    return False
 
 
 def unique(prefix: str = "t") -> str:

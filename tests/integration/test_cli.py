@@ -16,7 +16,7 @@ import pytest
 
 from containers_tool.cli.main import build_parser, main
 from containers_tool.handlers import OPERATIONS
-from tests.integration.conftest import BUSYBOX, unique
+from tests.integration.conftest import BUSYBOX, absent, unique
 
 CLI = [sys.executable, "-m", "containers_tool"]
 
@@ -62,7 +62,7 @@ def test_cli_subcommands_create_exec_status_and_destroy(engine, raw, capsys):
         assert name in [c["name"] for c in _json(capsys)["containers"]]
 
         assert main([*rt, "destroy", name]) == 0
-        assert not any(c.name == name for c in raw.containers.list(all=True))
+        assert absent(raw, name)
         capsys.readouterr()
         assert main([*rt, "--json", "destroy", name]) == 1
         failed = _json(capsys)

@@ -196,6 +196,7 @@ def test_stack_leftovers_are_reported_and_found_later_by_destroy_all(engine, raw
     assert _leftovers(raw, project) == []
 
 
+@pytest.mark.serial
 def test_compose_primary_and_services_cannot_reach_another_sessions_network(engine, tool, raw):
     other = ContainersTool(Settings(runtime=engine), session_id=f"{TEST_SESSION}-{unique('iso')}")
     try:

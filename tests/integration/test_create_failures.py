@@ -7,11 +7,11 @@ import secrets
 
 import pytest
 
-from tests.integration.conftest import BUSYBOX, unique
+from tests.integration.conftest import BUSYBOX, absent, unique
 
 
 def _gone(raw, name):
-    return not [c for c in raw.containers.list(all=True) if c.name == name]
+    return absent(raw, name)
 
 
 @pytest.fixture

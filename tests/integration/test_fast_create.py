@@ -98,6 +98,7 @@ def test_forwarded_git_config_and_ca_reach_a_mapped_user(tool, tmp_path, monkeyp
         tool.call("destroy", container=made["container"])
 
 
+@pytest.mark.serial
 def test_a_create_without_network_joins_the_isolated_default_network(tool, raw):
     iso = tool.context.runtime.network_isolation()
     names = []

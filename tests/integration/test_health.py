@@ -9,7 +9,7 @@ import pytest
 
 from containers_tool import ContainersTool
 from containers_tool.runtime.capabilities import Commit, Images
-from tests.integration.conftest import BUSYBOX, unique, wait_until
+from tests.integration.conftest import BUSYBOX, absent, unique, wait_until
 
 SERVICE_CMD = ["sh", "-c", "echo service started; echo ready > /tmp/served; exec sleep infinity"]
 UID_CMD = ["sh", "-c", "id -u; exec sleep infinity"]
@@ -175,7 +175,7 @@ def test_create_refuses_a_service_that_exits_at_once_or_soon_after(tool, raw, co
         assert (made["error"]["code"], made["error"]["field"]) == ("conflict", "keep_command")
         assert f"exit {code}" in made["error"]["message"]
         assert said in made["error"]["message"]
-        assert name not in [c.name for c in raw.containers.list(all=True)]
+        assert absent(raw, name)
     finally:
         tool.context.require(Images, "test image").remove_image(ref)
 

@@ -28,6 +28,10 @@ def _env(engine: str) -> dict[str, str]:
         "CONTAINERS_TOOL_RUNTIME": engine,
         "CONTAINERS_TOOL_CONFIG": os.environ["CONTAINERS_TOOL_CONFIG"],
         "CONTAINERS_TOOL_STATE_DIR": os.environ["CONTAINERS_TOOL_STATE_DIR"],
+        # The suite's quota (tests/conftest.py): parallel test files share the default tenant.
+        "CONTAINERS_TOOL_MAX_CONTAINERS_PER_TENANT": os.environ[
+            "CONTAINERS_TOOL_MAX_CONTAINERS_PER_TENANT"
+        ],
     }
 
 

@@ -7,6 +7,8 @@ import socket
 import threading
 import urllib.request
 
+import pytest
+
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
 from tests.integration.conftest import BUSYBOX, DEBIAN, TEST_SESSION, unique, wait_until
@@ -162,6 +164,7 @@ def _connect(tool, container, host, port):
     return ran["stdout"].strip() if ran["exit_code"] == 0 else None
 
 
+@pytest.mark.serial
 def test_internal_network_has_no_route_out(tool, raw):
     internal, normal = unique("int"), unique("out")
     assert tool.call("create_network", name=internal, internal=True)["ok"]
@@ -187,6 +190,7 @@ def test_internal_network_has_no_route_out(tool, raw):
     assert tool.call("destroy_network", name=normal)["ok"]
 
 
+@pytest.mark.serial
 def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
     sessions = [f"{TEST_SESSION}-{engine}-{unique('s')}" for _ in range(2)]
     tools = [ContainersTool(Settings(runtime=engine), session_id=s) for s in sessions]
@@ -223,6 +227,7 @@ def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
 ENGINE_DEFAULT = {"docker": "bridge", "podman": "podman"}
 
 
+@pytest.mark.serial
 def test_preflight_isolation_check_says_whether_the_engine_default_network_reaches_in(engine, tool):
     check = next(c for c in tool.call("preflight")["checks"] if c["name"] == "network_isolation")
     assert check["required"] is False

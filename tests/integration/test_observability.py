@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.conftest import BUSYBOX, unique, wait_until
+from tests.integration.conftest import BUSYBOX, absent, unique, wait_until
 from tests.integration.test_mcp import _call, _http_session
 
 CLI = [sys.executable, "-m", "containers_tool"]
@@ -156,7 +156,7 @@ def test_log_lines_are_json_events_with_their_fields_and_never_a_secret(engine, 
             results.append(result)
             stderr += err
     finally:
-        if any(c.name == name for c in raw.containers.list(all=True)):
+        if not absent(raw, name):
             raw.containers.get(name).remove(force=True)
     assert results[0]["ok"], results[0]
     assert forwarded in results[1]["stdout"]  # the values were there to leak

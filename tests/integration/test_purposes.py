@@ -12,7 +12,7 @@ import pytest
 
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
-from tests.integration.conftest import BUSYBOX, host_repo, unique
+from tests.integration.conftest import BUSYBOX, absent, host_repo, unique
 
 pytestmark = pytest.mark.slow
 
@@ -395,4 +395,4 @@ def test_failing_purpose_build_is_build_failed_and_leaves_no_container(tool, tmp
     result = broken.call("create", purpose="t-broken", name=name)
     assert (result["error"]["code"], result["error"]["field"]) == ("build_failed", "purpose")
     assert "\x1b[" not in result["error"]["message"] + result["error"]["hint"]
-    assert name not in [c.name for c in raw.containers.list(all=True)]
+    assert absent(raw, name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
-from tests.integration.conftest import BUSYBOX, TEST_SESSION, unique
+from tests.integration.conftest import BUSYBOX, TEST_SESSION, absent, unique
 
 
 def _pair(engine):
@@ -61,7 +61,7 @@ def test_destroy_removes_the_container_that_now_has_the_name(engine, raw):
         _replace(other, name)
         new_id = raw.containers.get(name).id
         assert one.call("destroy", container=name)["destroyed"] == [name]
-        assert not any(c.id == new_id for c in raw.containers.list(all=True))
+        assert absent(raw, new_id)
         gone = one.call("exec", container=name, command="true")
         assert (gone["error"]["code"], gone["error"]["field"]) == ("not_found", "container")
     finally:

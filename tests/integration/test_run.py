@@ -18,7 +18,8 @@ SESSION_LABEL = "io.containers-tool.session"
 
 
 def _left(raw: Any, label: str, value: str) -> list[Any]:
-    return list(raw.containers.list(all=True, filters={"label": f"{label}={value}"}))
+    # sparse: no inspect per row, which would race with run containers removing themselves.
+    return list(raw.containers.list(all=True, sparse=True, filters={"label": f"{label}={value}"}))
 
 
 def _state(container: Any) -> str:
