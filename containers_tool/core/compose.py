@@ -29,6 +29,7 @@ from containers_tool.errors import (
     ConflictError,
     InvalidInputError,
     RuntimeUnavailableError,
+    ToolError,
 )
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import compose as compose_policy
@@ -36,7 +37,7 @@ from containers_tool.policy import host_paths, tiers
 from containers_tool.policy.host_paths import shown
 from containers_tool.policy.ports import compose_ports
 from containers_tool.runtime.capabilities import Networks
-from containers_tool.runtime.compose import ComposeDriver, detect
+from containers_tool.runtime.compose import ComposeDriver, ComposeResult, detect
 from containers_tool.sizes import parse_size
 
 #: Compose's own project label, set by every implementation.
@@ -245,21 +246,7 @@ def _up(
     # plain create would; what was checked is what compose then brings up.
     doc = _resolve(ctx, args, paths, project_dir)
     tiers.check_compose_memory(doc, where, ctx.settings, ctx.engine_info().memory_bytes)
-    if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
-        {lb.ATTACHED_TO: name}
-    ):
-        # Checked before `up`: the undo below removes whatever is attached to this name.
-        raise ConflictError(
-            f"A container named {name!r} already exists.",
-            hint="Pick another name, or call destroy on the old one if it is yours.",
-            field="name",
-        )
-    if ctx.runtime.list_containers({FOREIGN_PROJECT: project}):
-        raise ConflictError(
-            f"A compose project named {project!r} is already running.",
-            hint="Pass another compose_project, or another container name.",
-            field="compose_project",
-        )
+    _check_free(ctx, name, project)
     compose = driver(ctx)
     if compose is None:
         raise RuntimeUnavailableError(
@@ -276,42 +263,12 @@ def _up(
     }
     # Never raises: a failed teardown must not replace the error that caused it.
     undo.callback(networks.discard, ctx, name)
-    # Private (0700) and removed whatever happens: the content may hold secrets.
-    tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
-    try:
-        checked = tmp / "compose.yaml"
-        checked.write_text(yaml.safe_dump(escape(doc), sort_keys=False), encoding="utf-8")
-        files: list[Path | str] = [checked]
-        override = tmp / "containers-tool.override.yaml"
-        isolate = ctx.require(Networks, "create with compose").network_isolation().options
-        limits = (parse_size(ctx.settings.memory_limit), ctx.settings.pids_limit)
-        text = yaml.safe_dump(_override(doc, tags, isolate, limits))
-        override.write_text(text, encoding="utf-8")
-        files.append(override)
-        result = compose.up(project, files, UP_TIMEOUT_S, project_dir=project_dir, scratch=tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    result = _bring_up(ctx, compose, doc, tags, project, project_dir)
     expected = {str(s) for s, b in doc["services"].items() if not b.get("profiles")}
     services = stack_services(ctx, name)
     missing = sorted(expected - {str(s["service"]) for s in services})
     if result.exit_code != 0 or missing:
-        text = result.output.strip()
-        if len(text) > ERROR_TEXT_LIMIT:
-            text = "…" + text[-ERROR_TEXT_LIMIT:]
-        why = f"exit {result.exit_code}" + (f", services not created: {missing}" if missing else "")
-        error = InvalidInputError if _INVALID.search(text) else BuildFailedError
-        left = networks.discard(ctx, name)
-        raise error(
-            f"compose up failed ({why}): {text}",
-            hint="Fix the compose file (images must exist locally or be pullable); "
-            + (
-                "nothing of the stack was left behind."
-                if left is None
-                else f"part of the stack could not be removed ({left}): call destroy_all with "
-                "confirm and session_id to retry."
-            ),
-            field=where,
-        )
+        raise _up_failed(ctx, name, result, missing, where)
     return {
         "step": "compose",
         "status": "success",
@@ -320,6 +277,72 @@ def _up(
         "implementation": compose.description,
         "services": services,
     }
+
+
+def _check_free(ctx: Context, name: str, project: str) -> None:
+    """Refuses a taken container name or a running project, before `up` makes anything."""
+    if name in {c.name for c in ctx.runtime.list_containers({})} or ctx.runtime.list_containers(
+        {lb.ATTACHED_TO: name}
+    ):
+        # Checked before `up`: the undo removes whatever is attached to this name.
+        raise ConflictError(
+            f"A container named {name!r} already exists.",
+            hint="Pick another name, or call destroy on the old one if it is yours.",
+            field="name",
+        )
+    if ctx.runtime.list_containers({FOREIGN_PROJECT: project}):
+        raise ConflictError(
+            f"A compose project named {project!r} is already running.",
+            hint="Pass another compose_project, or another container name.",
+            field="compose_project",
+        )
+
+
+def _bring_up(
+    ctx: Context,
+    compose: ComposeDriver,
+    doc: dict[str, Any],
+    tags: dict[str, str],
+    project: str,
+    project_dir: Path,
+) -> ComposeResult:
+    """Runs `up` on the checked document plus the tool's override (labels, isolation, limits)."""
+    # Private (0700) and removed whatever happens: the content may hold secrets.
+    tmp = Path(tempfile.mkdtemp(prefix=f"containers-tool-compose-{project}-"))
+    try:
+        checked = tmp / "compose.yaml"
+        checked.write_text(yaml.safe_dump(escape(doc), sort_keys=False), encoding="utf-8")
+        override = tmp / "containers-tool.override.yaml"
+        isolate = ctx.require(Networks, "create with compose").network_isolation().options
+        limits = (parse_size(ctx.settings.memory_limit), ctx.settings.pids_limit)
+        override.write_text(yaml.safe_dump(_override(doc, tags, isolate, limits)), encoding="utf-8")
+        files: list[Path | str] = [checked, override]
+        return compose.up(project, files, UP_TIMEOUT_S, project_dir=project_dir, scratch=tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _up_failed(
+    ctx: Context, name: str, result: ComposeResult, missing: list[str], where: str
+) -> ToolError:
+    """The error of a failed `up`, after removing what it left (or saying what it could not)."""
+    text = result.output.strip()
+    if len(text) > ERROR_TEXT_LIMIT:
+        text = "…" + text[-ERROR_TEXT_LIMIT:]
+    why = f"exit {result.exit_code}" + (f", services not created: {missing}" if missing else "")
+    error = InvalidInputError if _INVALID.search(text) else BuildFailedError
+    left = networks.discard(ctx, name)
+    return error(
+        f"compose up failed ({why}): {text}",
+        hint="Fix the compose file (images must exist locally or be pullable); "
+        + (
+            "nothing of the stack was left behind."
+            if left is None
+            else f"part of the stack could not be removed ({left}): call destroy_all with "
+            "confirm and session_id to retry."
+        ),
+        field=where,
+    )
 
 
 def _stack_networks(ctx: Context, name: str) -> list[str]:

@@ -137,70 +137,7 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
 
     def create_container(self, spec: ContainerSpec) -> str:
         """See Runtime.create_container."""
-        limits: dict[str, Any] = {}
-        if spec.memory_bytes:
-            limits["memory"] = {"limit": spec.memory_bytes, "swap": spec.memory_bytes}
-        if spec.nano_cpus:
-            limits["cpu"] = {"quota": spec.nano_cpus // 10_000, "period": 100_000}
-        if spec.pids_limit:
-            limits["pids"] = {"limit": spec.pids_limit}
-        body: dict[str, Any] = {
-            "name": spec.name,
-            "image": spec.image,
-            "env": dict(spec.env),
-            "labels": exec_user_labels(spec),
-            "init": spec.init,
-            "privileged": spec.privileged,
-            "no_new_privileges": spec.no_new_privileges,
-            "resource_limits": limits,
-            "stop_timeout": 2,
-            "remove": spec.auto_remove,
-            "mounts": [
-                {
-                    "destination": m.target,
-                    "source": m.source,
-                    "type": "bind",
-                    "options": ["rbind", "ro" if m.read_only else "rw"],
-                }
-                for m in spec.mounts
-            ]
-            + [
-                {
-                    "destination": path,
-                    "type": "tmpfs",
-                    "source": "tmpfs",
-                    "options": [o for o in opts.split(",") if o],
-                }
-                for path, opts in spec.tmpfs.items()
-            ],
-            "portmappings": [
-                {
-                    "container_port": p.container_port,
-                    "host_port": p.host_port or 0,
-                    "protocol": p.protocol,
-                    "host_ip": p.host_ip,
-                }
-                for p in spec.ports
-            ],
-        }
-        if spec.command is not None:
-            body["command"] = list(spec.command)
-        if spec.entrypoint is not None:
-            body["entrypoint"] = list(spec.entrypoint)  # [] clears the image's
-        if spec.workdir:
-            body["work_dir"] = spec.workdir
-            body["create_working_dir"] = True
-        if spec.user:
-            body["user"] = spec.user
-        if spec.hostname:
-            body["hostname"] = spec.hostname
-        if spec.network in ("none", "host"):
-            body["netns"] = {"nsmode": spec.network}
-        elif spec.network == "bridge":  # Docker's name for the default network; podman's differs
-            body["netns"] = {"nsmode": "bridge"}
-        elif spec.network:
-            body["netns"] = {"nsmode": "bridge"}
-            body["networks"] = {spec.network: {}}
+        body = _create_body(spec)
         with _engine_errors(f"Container {spec.name!r}"):
             created = _check(self._api.post("/containers/create", data=json.dumps(body))).json()
         self._users.remember(str(created["Id"]), spec.exec_user)
@@ -336,3 +273,76 @@ def _qualified(ref: str) -> str:
     if "." not in first and ":" not in first and first != "localhost":
         return f"docker.io/{ref}"
     return ref
+
+
+def _limits(spec: ContainerSpec) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    if spec.memory_bytes:
+        limits["memory"] = {"limit": spec.memory_bytes, "swap": spec.memory_bytes}
+    if spec.nano_cpus:
+        limits["cpu"] = {"quota": spec.nano_cpus // 10_000, "period": 100_000}
+    if spec.pids_limit:
+        limits["pids"] = {"limit": spec.pids_limit}
+    return limits
+
+
+def _create_body(spec: ContainerSpec) -> dict[str, Any]:
+    """The libpod create request for a spec: limits, mounts and tmpfs, ports, namespaces."""
+    body: dict[str, Any] = {
+        "name": spec.name,
+        "image": spec.image,
+        "env": dict(spec.env),
+        "labels": exec_user_labels(spec),
+        "init": spec.init,
+        "privileged": spec.privileged,
+        "no_new_privileges": spec.no_new_privileges,
+        "resource_limits": _limits(spec),
+        "stop_timeout": 2,
+        "remove": spec.auto_remove,
+        "mounts": [
+            {
+                "destination": m.target,
+                "source": m.source,
+                "type": "bind",
+                "options": ["rbind", "ro" if m.read_only else "rw"],
+            }
+            for m in spec.mounts
+        ]
+        + [
+            {
+                "destination": path,
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": [o for o in opts.split(",") if o],
+            }
+            for path, opts in spec.tmpfs.items()
+        ],
+        "portmappings": [
+            {
+                "container_port": p.container_port,
+                "host_port": p.host_port or 0,
+                "protocol": p.protocol,
+                "host_ip": p.host_ip,
+            }
+            for p in spec.ports
+        ],
+    }
+    if spec.command is not None:
+        body["command"] = list(spec.command)
+    if spec.entrypoint is not None:
+        body["entrypoint"] = list(spec.entrypoint)  # [] clears the image's
+    if spec.workdir:
+        body["work_dir"] = spec.workdir
+        body["create_working_dir"] = True
+    if spec.user:
+        body["user"] = spec.user
+    if spec.hostname:
+        body["hostname"] = spec.hostname
+    if spec.network in ("none", "host"):
+        body["netns"] = {"nsmode": spec.network}
+    elif spec.network == "bridge":  # Docker's name for the default network; podman's differs
+        body["netns"] = {"nsmode": "bridge"}
+    elif spec.network:
+        body["netns"] = {"nsmode": "bridge"}
+        body["networks"] = {spec.network: {}}
+    return body
