@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from containers_tool.labels import AGENT_PATTERN
-from containers_tool.models.common import ContainerName, Input
-from containers_tool.sizes import parse_size
+from containers_tool.models.common import ContainerName, Input, checked_size
 
 AgentName = Field(
     pattern=AGENT_PATTERN,
@@ -54,12 +53,7 @@ class ResolveAgentInput(Input):
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_size(value)
-            except ValueError as exc:
-                raise ValueError(f"memory_limit {value!r} is not a size") from exc
-        return value
+        return checked_size(value, "memory_limit")
 
 
 class ListBindingsInput(Input):

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from containers_tool.sizes import parse_size
+
 ContainerName = Annotated[
     str,
     Field(
@@ -54,3 +56,13 @@ class PortInput(Input):
         None, ge=1, le=65535, description="Host port; omit to let the engine pick a free one."
     )
     protocol: Literal["tcp", "udp"] = Field("tcp", description="tcp or udp.")
+
+
+def checked_size(value: str | None, field: str) -> str | None:
+    """Returns `value` when it is a size such as "512m" or "2g" (or None); else a ValueError."""
+    if value is not None:
+        try:
+            parse_size(value)
+        except ValueError as exc:
+            raise ValueError(f"{field} {value!r} is not a size") from exc
+    return value

@@ -12,9 +12,9 @@ from containers_tool.models.common import (
     Input,
     MountInput,
     PortInput,
+    checked_size,
 )
 from containers_tool.models.provision import ProvisionFields
-from containers_tool.sizes import parse_size
 
 
 class CreateInput(ProvisionFields, Input):
@@ -131,12 +131,7 @@ class CreateInput(ProvisionFields, Input):
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_size(value)
-            except ValueError as exc:
-                raise ValueError(f"memory_limit {value!r} is not a size") from exc
-        return value
+        return checked_size(value, "memory_limit")
 
 
 class ListInput(Input):

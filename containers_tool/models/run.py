@@ -7,8 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from containers_tool.labels import RUN_ID_PATTERN, SESSION_PATTERN
-from containers_tool.models.common import SESSION_DESCRIPTION, Input
-from containers_tool.sizes import parse_size
+from containers_tool.models.common import SESSION_DESCRIPTION, Input, checked_size
 
 #: Names a run's env may use: they are exported by a shell, like the seeds' tool parameters.
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -75,12 +74,7 @@ returns exit code, bounded stdout/stderr, stdout parsed as JSON, and resource us
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_size(value)
-            except ValueError as exc:
-                raise ValueError(f"memory_limit {value!r} is not a size") from exc
-        return value
+        return checked_size(value, "memory_limit")
 
     @model_validator(mode="after")
     def _one_source(self) -> RunInput:
