@@ -15,7 +15,8 @@ TENANT_LABEL = "io.containers-tool.tenant"
 CONTAINER_OPERATIONS: list[tuple[str, dict[str, object]]] = [
     ("exec", {"command": "true"}),
     ("exec_interactive_hint", {}),
-    ("copy_in", {"source": "/etc/hostname", "destination": "/tmp/"}),
+    # A host file the host-path policy allows (the suite runs from the checkout).
+    ("copy_in", {"source": __file__, "destination": "/tmp/"}),
     ("copy_out", {"source": "/etc/hostname", "destination": "/tmp/h13-x/"}),
     ("logs", {}),
     ("wait_healthy", {"health_command": "true", "timeout": 1}),

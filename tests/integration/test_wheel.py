@@ -53,6 +53,8 @@ def test_installed_wheel_creates_from_a_builtin_purpose(
     # No settings file and no purposes dir of the checkout's: a new user's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINERS_TOOL_")}
     env |= {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    # Its own tenant: the default one's quota is shared by the test files running beside it.
+    env["CONTAINERS_TOOL_TENANT"] = f"{TEST_SESSION}-wheel"
     session = f"{TEST_SESSION}-wheel-{engine}"
     out = subprocess.run(
         [str(wheel_python), "-c", SCRIPT, engine, DEBIAN, session],
