@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from containers_tool import labels as lb
-from tests.integration.conftest import BUSYBOX, unique, wait_until
+from tests.integration.conftest import BUSYBOX, absent, unique, wait_until
 
 CLI = [sys.executable, "-m", "containers_tool"]
 
@@ -215,5 +215,8 @@ def _killed_scenario(engine, tool, raw, child, orphan, persistent, live, cli):
         assert f"owner process {child.pid}" in gone["error"]["message"]
     finally:
         child.kill()
-        for name in (persistent, live, cli):
+        for name in (persistent, live):
             tool.call("destroy", container=name)
+        # The CLI's container is in the CLI's session, which this tool cannot see.
+        if not absent(raw, cli):
+            raw.containers.get(cli).remove(force=True)

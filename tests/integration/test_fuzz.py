@@ -155,10 +155,14 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def fuzz_tool(engine: str) -> Iterator[ContainersTool]:
     # Pulling off: a create that gets past validation stops at the missing image.
+    # Its own tenant: resolve_agent in auto mode makes persistent containers, which session
+    # cleanup keeps; destroy_all without a session removes everything of the tenant.
     with ContainersTool(
-        Settings(runtime=engine, pull="never"), session_id=f"{TEST_SESSION}-fuzz-{engine}"
+        Settings(runtime=engine, pull="never", tenant=f"{TEST_SESSION}-fuzz"),
+        session_id=f"{TEST_SESSION}-fuzz-{engine}",
     ) as tool:
         yield tool
+        tool.call("destroy_all", confirm=True)
 
 
 @settings(
