@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from containers_tool import labels as lb
-from containers_tool.runtime.types import ContainerInfo, MountSpec, PathStat, PortBinding
+from containers_tool.runtime.types import (
+    ContainerInfo,
+    ImageInfo,
+    MountSpec,
+    PathStat,
+    PortBinding,
+)
 
 #: Go's os.FileMode bits, as both engines encode them in the archive stat header.
 _MODE_DIR = 1 << 31
@@ -66,6 +72,21 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         pids_limit=host.get("PidsLimit") or None,
         privileged=bool(host.get("Privileged")),
         env_names=[str(e).partition("=")[0] for e in env],
+    )
+
+
+def image_info(data: dict[str, Any]) -> ImageInfo:
+    """An image inspect (both engines answer with these keys) as an ImageInfo."""
+    config = data.get("Config") or {}
+    env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
+    return ImageInfo(
+        id=str(data.get("Id", "")),
+        tags=list(data.get("RepoTags") or []),
+        labels=dict(config.get("Labels") or data.get("Labels") or {}),
+        env=env,
+        size=int(data.get("Size") or 0),
+        created=str(data.get("Created") or ""),
+        workdir=str(config.get("WorkingDir") or ""),
     )
 
 

@@ -13,6 +13,7 @@ import docker.tls
 
 from containers_tool.runtime.commit import config_changes, final_env_labels
 from containers_tool.runtime.docker.errors import _engine_errors
+from containers_tool.runtime.inspect import image_info
 from containers_tool.runtime.streams import (
     build_failed,
     plain,
@@ -32,17 +33,7 @@ class DockerImages:
         """See Runtime.inspect_image."""
         with _engine_errors(f"Image {ref!r}"):
             data = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
-        config = data.get("Config") or {}
-        env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
-        return ImageInfo(
-            id=str(data.get("Id", "")),
-            tags=list(data.get("RepoTags") or []),
-            labels=dict(config.get("Labels") or data.get("Labels") or {}),
-            env=env,
-            size=int(data.get("Size") or 0),
-            created=str(data.get("Created") or ""),
-            workdir=str(config.get("WorkingDir") or ""),
-        )
+        return image_info(data)
 
     def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
         """See Runtime.list_images."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from podman.api.client import APIClient
 
 from containers_tool.runtime.commit import config_changes
+from containers_tool.runtime.inspect import image_info
 from containers_tool.runtime.podman.errors import _check, _engine_errors
 from containers_tool.runtime.streams import (
     build_failed,
@@ -32,17 +33,7 @@ class PodmanImages:
         """See Runtime.inspect_image."""
         with _engine_errors(f"Image {ref!r}"):
             data = _check(self._api.get(f"/images/{ref}/json")).json()
-        config = data.get("Config") or {}
-        env = dict(str(e).partition("=")[::2] for e in config.get("Env") or [])
-        return ImageInfo(
-            id=str(data.get("Id", "")),
-            tags=list(data.get("RepoTags") or []),
-            labels=dict(config.get("Labels") or data.get("Labels") or {}),
-            env=env,
-            size=int(data.get("Size") or 0),
-            created=str(data.get("Created") or ""),
-            workdir=str(config.get("WorkingDir") or ""),
-        )
+        return image_info(data)
 
     def list_images(self, labels: Mapping[str, str]) -> list[ImageInfo]:
         """See Runtime.list_images."""
