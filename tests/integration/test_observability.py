@@ -62,6 +62,14 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
+def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    # A loopback URL the test's own server printed.
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:  # noqa: S310
+        assert response.status == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        return _samples(response.read().decode())
+
+
 def test_metrics_are_scraped_over_http_after_a_few_operations(engine, tool, tmp_path):
     name = unique("metrics")
 
@@ -76,15 +84,15 @@ def test_metrics_are_scraped_over_http_after_a_few_operations(engine, tool, tmp_
                 assert not is_error, ran
             is_error, _ = await _call(session, operation="status", container=unique("absent"))
             assert is_error
+            # Scraped while the MCP session, and so its container, still exists: closing the
+            # session removes it, and containers_active would then count only other tests'.
+            scraped.append(await anyio.to_thread.run_sync(_scrape, url))
 
+    scraped: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
     try:
         with _server(engine, tmp_path / "server.log") as url:
             anyio.run(body, url)
-            # A loopback URL the test's own server printed.
-            with urllib.request.urlopen(url + "/metrics", timeout=30) as response:  # noqa: S310
-                assert response.status == 200
-                assert response.headers["content-type"].startswith("text/plain")
-                got = _samples(response.read().decode())
+            got = scraped[0]
             ops = "container_operations_total"
             assert got[(ops, (("operation", "create"), ("result", "ok")))] == 1
             assert got[(ops, (("operation", "exec"), ("result", "ok")))] == 2
