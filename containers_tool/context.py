@@ -174,6 +174,12 @@ class Context:
         # Another tenant's container, or another session's ephemeral one, is not there at all.
         if info is None or waiting or not lb.visible(info.labels, self.tenant, self.session_id):
             raise self.not_found(container, field)
+        ref = self.remember(info)
+        self._refs[container] = ref
+        return self._active(ref)
+
+    def remember(self, info: ContainerInfo) -> Ref:
+        """Caches what an inspect of a managed container said, so resolving it asks no more."""
         ref = Ref(
             info.id,
             info.name,
@@ -182,8 +188,8 @@ class Context:
             info.labels.get(lb.ENVFILE) == "true",
             dict(info.labels),
         )
-        self._refs[container] = ref
-        return self._active(ref)
+        self._refs[info.name] = ref
+        return ref
 
     def _active(self, ref: Ref) -> Ref:
         """Records the use of a container, unless it expired (then it is removed: not_found)."""

@@ -22,7 +22,7 @@ import yaml
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.core import networks
+from containers_tool.core import networks, quota
 from containers_tool.core.compose_resolve import Resolver, escape
 from containers_tool.errors import (
     BuildFailedError,
@@ -105,12 +105,15 @@ def prepare(ctx: Context, args: CreateInput, name: str, session: str, undo: Exit
     if args.network:
         networks.foreign_network(ctx, args.network)
         joins.networks.append(args.network)
+    makes_network = use_session_network and args.network not in ("none", "host")
+    if wants_compose or makes_network:
+        quota.precheck(ctx)  # before a stack or network is made for nothing
     if wants_compose:
         project = project_name(args, name)
         joins.steps.append(_up(ctx, args, name, session, project, undo))
         joins.labels[lb.COMPOSE_PROJECT] = project
         joins.networks.extend(_stack_networks(ctx, name))
-    if use_session_network and args.network not in ("none", "host"):
+    if makes_network:
         net, made = networks.session_network(ctx, session)
         if made:  # a create that fails later leaves no network behind
             undo.callback(networks.drop_network, ctx, net)

@@ -127,6 +127,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
             cid, info, user = adopt(ctx, draft, member.id, member.name, member.steps, undo)
         else:
             cid, info, user = make(ctx, draft, undo)
+            ctx.remember(info)  # what start's inspect said: the caller's resolve asks no more
         undo.pop_all()  # success: keep it
     return _result(ctx, draft, cid, info, user)
 
@@ -244,7 +245,7 @@ def _spec(
 
 def make(
     ctx: Context, draft: Draft, undo: ExitStack, *, provision: bool = True
-) -> tuple[str, ContainerInfo | None, str | None]:
+) -> tuple[str, ContainerInfo, str | None]:
     """Makes, prepares and starts the drafted container; `undo` removes what was made on failure.
 
     Args:
@@ -256,7 +257,6 @@ def make(
     Returns:
         The container id, its inspect after start, and the user its execs run as.
     """
-    quota.check(ctx)  # before a compose stack or network is made for nothing
     # A compose stack and the session network exist before the container joins them.
     joins = compose.prepare(ctx, draft.args, draft.name, draft.session, undo)
     draft.steps.extend(joins.steps)

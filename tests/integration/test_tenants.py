@@ -147,6 +147,14 @@ def test_a_create_past_the_quota_is_refused_and_makes_nothing(tenants, raw):
     assert other.call("create", image=BUSYBOX)["ok"]  # another tenant has its own quota
 
 
+def test_a_destroyed_container_frees_its_slot_for_the_next_create(tenants):
+    tool = tenants("free", max_containers_per_tenant=2)
+    for _ in range(5):  # the bound only grows: at the limit the engine is counted again
+        made = tool.call("create", image=BUSYBOX)
+        assert made["ok"], made
+        assert tool.call("destroy", container=made["container"])["ok"]
+
+
 def test_two_concurrent_creates_for_the_last_slot_make_one_container(tenants, raw):
     tools = [tenants("race", max_containers_per_tenant=1) for _ in range(2)]
     results: list[dict[str, object]] = []
