@@ -149,9 +149,10 @@ class Context:
         return self._runtime is not None
 
     def close(self) -> None:
-        """Closes the shell sessions, the runtime connection and the activity database."""
+        """Closes the shell sessions, the runtime connection and the state databases."""
         self.sessions.close_all()
         self.activity.store.close()
+        self.store.close()
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None

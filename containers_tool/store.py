@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ FILE_NAME = "state.sqlite3"
 
 
 class Store:
-    """One SQLite database file; a short-lived connection per transaction (thread-safe).
+    """One SQLite database file; one connection per process, one transaction at a time.
 
     Args:
         folder: The state directory (made, mode 0700, on first use).
@@ -40,6 +41,10 @@ class Store:
         self.path = folder / FILE_NAME
         self._ready: set[str] = set()
         self._lock = threading.Lock()
+        # One connection, one transaction at a time in this process: opening a connection
+        # (and setting WAL) for each transaction cost more than the transaction itself.
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
 
     @classmethod
     def table(cls, name: str, ddl: str) -> None:
@@ -66,8 +71,8 @@ class Store:
         Raises:
             sqlite3.Error: The database could not be opened or written.
         """
-        conn = self._connect()
-        try:
+        with self._lock:
+            conn = self._connect()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -75,22 +80,33 @@ class Store:
                 conn.rollback()
                 raise
             conn.commit()
-        finally:
-            conn.close()
+
+    def close(self) -> None:
+        """Closes this process's connection (the next transaction opens another)."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
 
     def _connect(self) -> sqlite3.Connection:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # isolation_level=None: transactions are the explicit BEGIN above, nothing implicit.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
+        """This process's connection, opened on first use (a forked child opens its own)."""
+        if self._conn is None or self._pid != os.getpid():
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # isolation_level=None: transactions are the explicit BEGIN, nothing implicit.
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn, self._pid = conn, os.getpid()
+            self._ready = set()
+        with self._schemas_lock:
             pending = {n: d for n, d in self._schemas.items() if n not in self._ready}
-            for name, ddl in pending.items():
-                conn.executescript(ddl)
-                self._ready.add(name)
-        return conn
+        for name, ddl in pending.items():
+            self._conn.executescript(ddl)
+            self._ready.add(name)
+        return self._conn
 
 
 @contextlib.contextmanager

@@ -115,5 +115,6 @@ def _admit(ctx: Context) -> tuple[int, float]:
 
 
 def _engine(ctx: Context) -> str:
-    endpoint = getattr(ctx.runtime, "endpoint", None)
-    return f"{ctx.runtime.name} {endpoint if isinstance(endpoint, str) else ''}"
+    runtime = ctx.runtime
+    endpoint = getattr(runtime, "endpoint", None)
+    return f"{runtime.name} {endpoint if isinstance(endpoint, str) else ''}"

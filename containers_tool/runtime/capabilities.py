@@ -270,9 +270,22 @@ CAPABILITIES: dict[str, type[Runtime]] = {
 }
 
 
+#: (backend class, capability) -> whether it has it. A runtime-checkable isinstance looks up
+#: every method of the protocol each time; a backend's methods are its class's, fixed.
+_HAS: dict[tuple[type, type], bool] = {}
+
+
+def _has(runtime: Runtime, capability: type) -> bool:
+    key = (type(runtime), capability)
+    found = _HAS.get(key)
+    if found is None:
+        found = _HAS[key] = isinstance(runtime, capability)
+    return found
+
+
 def supports(runtime: Runtime, capability: type[C]) -> C | None:
     """Returns `runtime` typed as having `capability`, or None when it lacks it."""
-    return runtime if isinstance(runtime, capability) else None
+    return runtime if _has(runtime, capability) else None  # type: ignore[return-value]
 
 
 def require(runtime: Runtime, capability: type[C], operation: str) -> C:
@@ -281,8 +294,8 @@ def require(runtime: Runtime, capability: type[C], operation: str) -> C:
     Raises:
         InvalidInputError: The backend lacks the capability (field `operation`).
     """
-    if isinstance(runtime, capability):
-        return runtime
+    if _has(runtime, capability):
+        return runtime  # type: ignore[return-value]
     kind = next((k for k, v in CAPABILITIES.items() if v is capability), capability.__name__)
     raise InvalidInputError(
         f"{operation} is not supported by this backend ({runtime.name} has no {kind}).",
