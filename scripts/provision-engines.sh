@@ -208,7 +208,8 @@ wait_for() { # probe seconds
 }
 start_detached() { # log cmd... ; own session so the caller's job control cannot kill it
   local log=$1; shift
-  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  # 9>&-: a daemon must not inherit (and hold forever) the provisioning lock.
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
 }
 
 if ! docker_up; then
