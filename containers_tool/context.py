@@ -116,8 +116,7 @@ class Context:
             RuntimeUnavailableError: No engine answers.
         """
         if self._info is None:
-            endpoint = getattr(self.runtime, "endpoint", None)
-            key = f"{self.runtime.name} {endpoint}" if isinstance(endpoint, str) else None
+            key = self.engine_key
             with _FACTS_LOCK:
                 known = _FACTS.get(key) if key else None
             self._info = known or self.runtime.info()
@@ -125,6 +124,12 @@ class Context:
                 with _FACTS_LOCK:
                     _FACTS[key] = self._info
         return self._info
+
+    @property
+    def engine_key(self) -> str | None:
+        """Names the engine this context talks to ("runtime endpoint"); None if it has no URL."""
+        endpoint = getattr(self.runtime, "endpoint", None)
+        return f"{self.runtime.name} {endpoint}" if isinstance(endpoint, str) else None
 
     def capability(self, kind: type[C]) -> C | None:
         """The runtime typed as having capability `kind` (e.g. `Networks`), None if it lacks it.

@@ -115,6 +115,4 @@ def _admit(ctx: Context) -> tuple[int, float]:
 
 
 def _engine(ctx: Context) -> str:
-    runtime = ctx.runtime
-    endpoint = getattr(runtime, "endpoint", None)
-    return f"{runtime.name} {endpoint if isinstance(endpoint, str) else ''}"
+    return ctx.engine_key or ctx.runtime.name  # a backend with no URL: one engine per name

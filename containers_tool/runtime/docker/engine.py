@@ -68,11 +68,11 @@ class DockerRuntime(DockerImages, DockerStats, DockerNetworks):
             self._api = docker.APIClient(
                 base_url=via.url if via else endpoint, version="1.41", timeout=60, tls=tls or False
             )
-        if tls is not None or via is not None or endpoint.startswith("unix://"):
+        if tls is not None or via is not None or not self.remote:
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE beat the session's own CA:
-            # the engine's CA must be the one its certificate is checked against. A local
-            # socket or tunnel needs no proxy either, and reading them scans the environment
-            # on every request.
+            # the engine's CA must be the one its certificate is checked against. An engine
+            # on this machine (or a tunnel to one) needs no proxy either, and looking for one
+            # scans the environment on every request.
             self._api.trust_env = False
         self._users = ExecUsers(self._labels_of)
 

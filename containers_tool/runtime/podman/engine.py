@@ -59,8 +59,8 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
         with _engine_errors("Podman"):
             self._client = podman.PodmanClient(base_url=via.url if via else endpoint, timeout=60)
         self._api = self._client.api
-        if via is not None or endpoint.startswith("unix://"):
-            self._api.trust_env = False  # no proxy for a local socket: skip the environment scan
+        if via is not None or not self.remote:
+            self._api.trust_env = False  # no proxy to this machine: skip the environment scan
         self._isolation: NetworkIsolation | None = None
         self._info: dict[str, Any] | None = None
         self._users = ExecUsers(self._labels_of)
