@@ -228,6 +228,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, dict[str, str]]]:
             continue  # a built-in wins; `call` still reaches the operation
         model = OPERATIONS[op].model
         doc = " ".join((model.__doc__ or op).split())
+        # argparse %-formats help (`%(prog)s`): a literal "CPU %" would break --help.
+        doc = doc.replace("%", "%%")
         aliases = [op] if op != name else []
         p = sub.add_parser(
             name,

@@ -34,6 +34,15 @@ def test_every_registered_operation_has_a_subcommand():
         assert done.value.code == 0
 
 
+def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    # The list is built from the operations' docs, which may hold a literal "%".
+    parser, _ = build_parser()
+    with pytest.raises(SystemExit) as done:
+        parser.parse_args(["--help"])
+    assert done.value.code == 0
+    assert "stats" in capsys.readouterr().out
+
+
 def test_schema_write_writes_tool_schema(tmp_path: Path) -> None:
     from containers_tool.schema import schema_text
 
