@@ -161,7 +161,9 @@ def report(ctx: Context, *, full: bool = True) -> dict[str, object]:
             for default_image, no compose probe, no network isolation probe).
     """
     try:
-        info: EngineInfo | None = ctx.runtime.info()
+        # create's gate shares the context's engine facts, so a process's first create asks
+        # the engine once (Podman's /info takes ~300 ms); preflight itself asks afresh.
+        info: EngineInfo | None = ctx.runtime.info() if full else ctx.engine_info()
         err: ToolError | None = None
     except ToolError as exc:
         info, err = None, exc
