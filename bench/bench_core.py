@@ -12,6 +12,12 @@ alternately in one run, and their ratio:
 - crowding: tool create+destroy with --crowd other sessions' containers on the engine vs none
   (target 1.0: nothing may grow with unrelated containers);
 - warm pool: create from a full pool (setting `pool`) vs the raw run (target <= 50 ms).
+Where the tool puts a container that asks for no network somewhere else than the engine's
+default network (Podman: the isolated `ct-default`, since Podman's own network reaches the
+tool's others), the create and crowding figures are given again with the raw run on that same
+network: the difference between the two rows is the engine's cost of that network, not the
+tool's. A mapped user's create writes HOME, the passwd entry and the workdir's owner in one
+archive; the row "raw writes HOME too" adds that same archive PUT to the raw side.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from bench.common import (
     ms,
     paired,
     raw_client,
+    raw_put,
     raw_run,
     row,
     timed,
+    tool_network,
 )
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
@@ -48,6 +56,20 @@ def _raw_cycle(raw: Any, **extra: Any) -> None:
     raw_run(raw, **extra).remove(force=True)
 
 
+#: What a tool create for user 1000:1000 writes in its one archive (busybox has no such user).
+_MAPPED_HOME: dict[str, bytes | None] = {
+    "/workspace": None,
+    "/home/ct": None,
+    "/etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nct:x:1000:1000::/home/ct:/bin/sh\n",
+}
+
+
+def _raw_mapped_cycle(raw: Any, **extra: Any) -> None:
+    box = raw_run(raw, user="1000:1000", **extra)
+    raw_put(box, _MAPPED_HOME, uid=1000)
+    box.remove(force=True)
+
+
 def bench(
     engine: str, execs: int, creates: int, crowd: int
 ) -> list[tuple[str, float | None, float]]:
@@ -57,6 +79,7 @@ def bench(
     rows: list[tuple[str, float | None, float]] = []
     raw_box = raw_run(raw)
     box = str(tool.call("create", image=IMAGE)["container"])
+    net = tool_network(raw, box)
     try:
         argv = ["/bin/sh", "-c", "true"]
         raw_box.exec_run(argv)  # first connections cost extra: warm both sides
@@ -77,10 +100,26 @@ def bench(
             creates,
         )
         rows.append(("create + destroy, user 1000:1000", median(r), median(t)))
+        if net:
+            r, t = paired(lambda: _raw_cycle(raw, network=net), lambda: _cycle(tool), creates)
+            rows.append((f"create + destroy, raw on {net}", median(r), median(t)))
+            r, t = paired(
+                lambda: _raw_cycle(raw, user="1000:1000", network=net),
+                lambda: _cycle(tool, user="1000:1000"),
+                creates,
+            )
+            rows.append((f"same, user 1000:1000, raw on {net}", median(r), median(t)))
+        on_net = {"network": net} if net else {}
+        r, t = paired(
+            lambda: _raw_mapped_cycle(raw, **on_net),
+            lambda: _cycle(tool, user="1000:1000"),
+            creates,
+        )
+        rows.append(("same, user 1000:1000, raw writes HOME too", median(r), median(t)))
         r, t = _first_create_pairs(engine, max(creates // 2, 3))
         rows.append(("first create of a new tool instance", median(r), median(t)))
         if crowd:
-            rows += _crowding(engine, raw, tool, creates, crowd)
+            rows += _crowding(engine, raw, tool, creates, crowd, net)
         pooled = _pool(engine, raw, creates)
         if pooled is not None:
             rows.append(pooled)
@@ -112,25 +151,32 @@ def _fresh_raw(engine: str) -> tuple[Any, Any]:
 
 
 def _crowding(
-    engine: str, raw: Any, tool: ContainersTool, n: int, crowd: int
+    engine: str, raw: Any, tool: ContainersTool, n: int, crowd: int, net: str | None
 ) -> list[tuple[str, float | None, float]]:
     """Tool and raw create+destroy without and with `crowd` other sessions' containers.
 
-    The raw side runs alongside, so a growth the engine itself shows (which the tool cannot
+    The raw side runs alongside (on the tool's network too, when that is not the engine's
+    default: the others sit there), so a growth the engine itself shows (which the tool cannot
     avoid) is told apart from one the tool adds.
     """
     other = ContainersTool(runtime=engine, session_id="h15-bench-crowd")
+    extra = {"network": net} if net else {}
     try:
-        raw_alone, alone = paired(lambda: _raw_cycle(raw), lambda: _cycle(tool), n)
+        raw_alone, alone = paired(lambda: _raw_cycle(raw, **extra), lambda: _cycle(tool), n)
         for _ in range(crowd):
             assert other.call("create", image=IMAGE)["ok"]
-        raw_crowded, crowded = paired(lambda: _raw_cycle(raw), lambda: _cycle(tool), n)
+        raw_crowded, crowded = paired(lambda: _raw_cycle(raw, **extra), lambda: _cycle(tool), n)
     finally:
         other.call("destroy_all", confirm=True, session_id="h15-bench-crowd")
         other.close()
+    where = f" on {net}" if net else ""
     return [
         (f"tool create+destroy, none vs {crowd} others", median(alone), median(crowded)),
-        (f"raw create+destroy, none vs {crowd} others", median(raw_alone), median(raw_crowded)),
+        (
+            f"raw create+destroy{where}, none vs {crowd} others",
+            median(raw_alone),
+            median(raw_crowded),
+        ),
     ]
 
 

@@ -2,7 +2,9 @@
 
 Usage: .venv/bin/python -m bench.bench_purposes [--engine docker|podman] [--creates N]
 The warm create includes everything create(purpose=...) does (cache lookup, HOME/CA/git files,
-the purpose probe); the raw figure is the SDK's run+remove of the same cached image.
+the purpose probe); the raw figure is the SDK's run of the same cached image, on the network the
+tool's container joined. When the host has a ~/.gitconfig the tool forwards it in one archive
+PUT, which the raw run does not do: "raw+PUT" is the raw run followed by that same PUT.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import load, raw_client, raw_run
+from bench.common import load, raw_client, raw_put, raw_run, tool_network
 from containers_tool import ContainersTool
 from containers_tool.settings import Settings
 
@@ -38,9 +40,13 @@ def bench(engine: str, creates: int) -> dict[str, float]:
             cold = tool.call("create", purpose="b-purpose")
             cold_ms = (time.perf_counter() - start) * 1000
             assert cold["cache_used"] is False, cold
+            net = tool_network(raw, str(cold["container"]))
+            on_net = {"network": net} if net else {}
             tool.call("destroy", container=cold["container"])
             tag = str(cold["image"])
-            warm, plain = [], []
+            gitconfig = Path.home() / ".gitconfig"
+            forwarded = {"/root/.gitconfig": gitconfig.read_bytes()} if gitconfig.is_file() else {}
+            warm, plain, put = [], [], []
             for _ in range(creates):
                 start = time.perf_counter()
                 made = tool.call("create", purpose="b-purpose")
@@ -48,15 +54,28 @@ def bench(engine: str, creates: int) -> dict[str, float]:
                 assert made["cache_used"] is True, made
                 tool.call("destroy", container=made["container"])
                 start = time.perf_counter()
-                c = raw_run(raw, tag)
+                c = raw_run(raw, tag, **on_net)
                 plain.append((time.perf_counter() - start) * 1000)
+                c.remove(force=True)
+                start = time.perf_counter()
+                c = raw_run(raw, tag, **on_net)
+                if forwarded:
+                    raw_put(c, forwarded)
+                put.append((time.perf_counter() - start) * 1000)
                 c.remove(force=True)
             tool.call("cache_clear", purpose="b-purpose")
         finally:
             tool.close()
             raw.close()
-    warm_ms, raw_ms = statistics.median(warm), statistics.median(plain)
-    return {"cold_ms": cold_ms, "warm_ms": warm_ms, "raw_ms": raw_ms, "ratio": warm_ms / raw_ms}
+    warm_ms, raw_ms, put_ms = (statistics.median(s) for s in (warm, plain, put))
+    return {
+        "cold_ms": cold_ms,
+        "warm_ms": warm_ms,
+        "raw_ms": raw_ms,
+        "ratio": warm_ms / raw_ms,
+        "put_ms": put_ms,
+        "put_ratio": warm_ms / put_ms,
+    }
 
 
 def main() -> None:
@@ -64,13 +83,16 @@ def main() -> None:
     parser.add_argument("--engine", choices=["docker", "podman"], action="append")
     parser.add_argument("--creates", type=int, default=6)
     args = parser.parse_args()
-    print(f"{'engine':8} {'cold build+create':>18} {'warm create':>12} {'raw':>9} {'ratio':>7}")
+    print(
+        f"{'engine':8} {'cold build+create':>18} {'warm create':>12} {'raw':>9} {'ratio':>7}"
+        f" {'raw+PUT':>9} {'ratio':>7}"
+    )
     for engine in args.engine or ["docker", "podman"]:
         print(f"# {engine}: {load()} before the run")
         r = bench(engine, args.creates)
         print(
             f"{engine:8} {r['cold_ms']:16.0f}ms {r['warm_ms']:10.0f}ms {r['raw_ms']:9.0f}ms "
-            f"{r['ratio']:6.2f}x"
+            f"{r['ratio']:6.2f}x {r['put_ms']:7.0f}ms {r['put_ratio']:6.2f}x"
         )
 
 

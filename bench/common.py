@@ -7,10 +7,12 @@ medians are compared. The load average is printed with each run to judge the noi
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
+import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +62,44 @@ def raw_run(client: Any, image: str = IMAGE, **extra: Any) -> Any:
         **cpu,
         **extra,
     )
+
+
+def tool_network(raw: Any, container: str) -> str | None:
+    """The network a tool container joined, when it is not the engine's default network."""
+    attached = raw.containers.get(container).attrs.get("NetworkSettings", {}).get("Networks")
+    names = [n for n in attached or {} if n not in ("bridge", "podman")]
+    return names[0] if names else None
+
+
+def raw_put(box: Any, entries: Mapping[str, bytes | None], uid: int = 0) -> None:
+    """One archive PUT at / of files (bytes) and directories (None) owned by `uid`.
+
+    The raw twin of the one archive a tool create writes (HOME, passwd, forwarded files), for
+    rows that show what the tool adds beyond that write.
+    """
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path, data in entries.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.uid = info.gid = uid
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    if type(box).__module__.startswith("podman"):
+        # The tool writes through Podman's Docker-compatible endpoint (it keeps owners); the
+        # libpod one that podman-py's put_archive uses is slower.
+        done = box.client.put(
+            f"/containers/{box.id}/archive",
+            params={"path": "/"},
+            data=buf.getvalue(),
+            compatible=True,
+        )
+        done.raise_for_status()
+    else:
+        box.put_archive("/", buf.getvalue())
 
 
 def ms(fn: Callable[[], object]) -> float:
