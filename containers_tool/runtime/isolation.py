@@ -14,7 +14,25 @@ import re
 
 from containers_tool.runtime.types import NetworkIsolation
 
-DOCKER = NetworkIsolation(options={}, default_isolated=True)
+#: Containers that ask for no network land on one network whatever their session or tenant (the
+#: engine's bridge on Docker, the tool's ct-default on Podman), which neither engine splits:
+#: Docker's default bridge lets its containers talk unless the daemon runs with icc off, and
+#: netavark has no such switch. Session networks are the way apart.
+SHARED_DEFAULT_GAP = (
+    "Containers created without a network share one default network ({where}) across sessions "
+    "and tenants, and can open connections to each other there."
+)
+SHARED_DEFAULT_FIX = (
+    "Create with session_network=true (or a network of the session's own) to keep a session's "
+    "containers apart from others'{extra}."
+)
+DOCKER = NetworkIsolation(
+    options={},
+    default_isolated=True,
+    default_shared=True,
+    gap=SHARED_DEFAULT_GAP.format(where="Docker's bridge"),
+    fix=SHARED_DEFAULT_FIX.format(extra='; or run dockerd with "icc": false in daemon.json'),
+)
 #: First versions that accept and apply isolate=strict: Podman validates the option, netavark
 #: applies it.
 STRICT_PODMAN = (4, 6)
@@ -49,11 +67,13 @@ def podman(version: str, backend: str, backend_version: str) -> NetworkIsolation
     gaps = [
         "A container on an internal network still reaches the host at that network's gateway "
         "address, where aardvark-dns answers, and so reaches host services listening on all "
-        "addresses."
+        "addresses.",
+        SHARED_DEFAULT_GAP.format(where="the tool's ct-default"),
     ]
     fixes = [
         "Keep host services that internal networks must not see bound to specific addresses "
-        "(e.g. 127.0.0.1), or filter the networks' subnets in the host's INPUT chain."
+        "(e.g. 127.0.0.1), or filter the networks' subnets in the host's INPUT chain.",
+        SHARED_DEFAULT_FIX.format(extra=""),
     ]
     if not strict:
         which = f"netavark {netavark_v[0]}.{netavark_v[1]}" if netavark_v else backend
@@ -77,6 +97,7 @@ def podman(version: str, backend: str, backend_version: str) -> NetworkIsolation
         default_isolated=False,
         others_reach_in=not strict,
         internal_reaches_host=True,
+        default_shared=True,
         gap=" ".join(gaps),
         fix=" ".join(fixes),
     )

@@ -205,6 +205,8 @@ class NetworkIsolation:
             default one included) can open connections into the tool's networks.
         internal_reaches_host: Whether a container on an internal network still reaches the
             host itself (at the network's gateway address).
+        default_shared: Whether containers that ask for no network share one network across
+            sessions and tenants, where they can connect to each other.
         gap: "" when nothing crosses; else what does, and why.
         fix: What makes the gap go away.
     """
@@ -213,6 +215,7 @@ class NetworkIsolation:
     default_isolated: bool
     others_reach_in: bool = False
     internal_reaches_host: bool = False
+    default_shared: bool = False
     gap: str = ""
     fix: str = ""
 

@@ -222,6 +222,32 @@ def test_session_networks_are_private_and_removed_with_the_session(engine, raw):
     assert not _exists(raw.networks, f"ct-session-{sessions[1]}"), "close() ends the session"
 
 
+def test_preflight_says_whether_other_sessions_reach_a_container_made_without_a_network(
+    engine, raw
+):
+    # The attack: another session's container, also made without a network, connects to one
+    # of this session's. Whether it gets through must be what preflight says.
+    sessions = [f"{TEST_SESSION}-{engine}-{unique('d')}" for _ in range(2)]
+    tools = [ContainersTool(Settings(runtime=engine), session_id=s) for s in sessions]
+    try:
+        mine, theirs = tools
+        target = _make(mine)
+        _serve(mine, target, text="mine")
+        (target_ip,) = mine.context.runtime.container_addresses(target).values()
+        intruder = _make(theirs, image=DEBIAN)
+        reached = wait_until(lambda: fetch(theirs, intruder, target_ip) == "mine", timeout=5)
+        iso = mine.context.runtime.network_isolation()
+        assert reached is iso.default_shared
+        check = next(
+            c for c in mine.call("preflight")["checks"] if c["name"] == "network_isolation"
+        )
+        assert ("share one default network" in check["detail"]) is reached, check
+        assert ("session_network=true" in check["fix"]) is reached, check
+    finally:
+        for t in tools:
+            t.close()
+
+
 #: The engine's own default network, as the engine names it (the tool maps "bridge" on Podman
 #: to its isolated ct-default, so Podman's is asked for by its own name).
 ENGINE_DEFAULT = {"docker": "bridge", "podman": "podman"}
@@ -245,7 +271,9 @@ def test_preflight_isolation_check_says_whether_the_engine_default_network_reach
     iso = tool.context.runtime.network_isolation()
     assert reached is iso.others_reach_in, check
     assert ("isolate=true" in check["detail"]) is reached
-    assert check["passed"] is not (iso.others_reach_in or iso.internal_reaches_host)
+    assert check["passed"] is not (
+        iso.others_reach_in or iso.internal_reaches_host or iso.default_shared
+    )
     for name in (target, client, local):
         tool.call("destroy", container=name)
 

@@ -75,7 +75,12 @@ def test_podman_isolation_is_strict_only_where_podman_and_netavark_support_it(
     assert ("isolate=true" in found.gap) == found.others_reach_in == (option == "true")
     assert found.internal_reaches_host, "aardvark-dns keeps the gateway address on the host"
     assert found.fix
+    assert found.default_shared
+    assert "ct-default" in found.gap
     assert isolation.DOCKER.default_isolated
     assert not isolation.DOCKER.internal_reaches_host
     assert not isolation.DOCKER.others_reach_in
-    assert not isolation.DOCKER.gap
+    # Docker's one gap: the default bridge its no-network containers share.
+    assert isolation.DOCKER.default_shared
+    assert "Docker's bridge" in isolation.DOCKER.gap
+    assert "icc" in isolation.DOCKER.fix
