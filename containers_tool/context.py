@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from containers_tool import labels as lb
+from containers_tool.core import facts
 from containers_tool.core.activity import Activity, Tombstone, iso
 from containers_tool.core.shells import SessionRegistry
 from containers_tool.errors import ConflictError, NotFoundError, ToolError
@@ -109,8 +110,9 @@ class Context:
         """What the engine says of itself, asked once per endpoint and process.
 
         Its version and CPU count do not change while it runs, and a new tool instance's first
-        create should not wait for the engine's (on Podman, slow) info again. preflight asks
-        the runtime itself, afresh.
+        create should not wait for the engine's (on Podman, slow) info again: a local engine's
+        answer is also kept on disk until it restarts (core/facts.py), for the next process.
+        preflight asks the runtime itself, afresh.
 
         Raises:
             RuntimeUnavailableError: No engine answers.
@@ -119,10 +121,18 @@ class Context:
             key = self.engine_key
             with _FACTS_LOCK:
                 known = _FACTS.get(key) if key else None
-            self._info = known or self.runtime.info()
-            if key and known is None:
+            endpoint = getattr(self.runtime, "endpoint", "")
+            if key and known is None and isinstance(endpoint, str):
+                known = facts.load(state_dir(self.settings), key, endpoint)
+                adopt = getattr(self.runtime, "adopt_info", None)
+                if known is not None and callable(adopt):
+                    adopt(known)  # what else the runtime would have read from the same answer
+                if known is None:
+                    known = self.runtime.info()
+                    facts.save(state_dir(self.settings), key, known)
                 with _FACTS_LOCK:
-                    _FACTS[key] = self._info
+                    _FACTS[key] = known
+            self._info = known or self.runtime.info()
         return self._info
 
     @property

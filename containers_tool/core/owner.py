@@ -50,7 +50,8 @@ def start_time(pid: int) -> str | None:
 
 
 @functools.cache
-def _boot() -> str:
+def boot_id() -> str:
+    """This boot of the machine ("" where the kernel does not say)."""
     try:
         return BOOT_ID.read_text(encoding="ascii").strip()
     except OSError:
@@ -65,12 +66,12 @@ def host() -> str:
 def current() -> Owner:
     """The process running this code (fresh after a fork: the pid is read each time)."""
     pid = os.getpid()
-    return Owner(host(), _boot(), pid, start_time(pid) or "")
+    return Owner(host(), boot_id(), pid, start_time(pid) or "")
 
 
 def alive(pid: int, start: str, boot: str = "") -> bool:
     """Tells whether process `pid`, started at `start` during boot `boot`, still runs here."""
-    if boot and _boot() and boot != _boot():
+    if boot and boot_id() and boot != boot_id():
         return False  # the machine rebooted since: every process of then is gone
     now = start_time(pid)
     if now is None:

@@ -25,6 +25,9 @@ class EngineInfo:
     storage_root: str = ""
     #: Memory of the engine's host in bytes, the most a container's limit may ask for; 0 unknown.
     memory_bytes: int = 0
+    #: Podman's network backend ("netavark", "cni") and its version; "" elsewhere or unknown.
+    network_backend: str = ""
+    network_backend_version: str = ""
 
 
 #: How long an image build may stay silent (a quiet apt-get install of big packages on a busy

@@ -110,3 +110,50 @@ def test_a_create_without_network_joins_the_isolated_default_network(tool, raw):
         tool.call("destroy", container=made["container"])
     expected = ["bridge"] if iso.default_isolated else ["ct-default"]
     assert names == [expected, expected]
+
+
+#: A fresh process's first create, counting the engine's info requests on the wire.
+_FIRST_CREATE = """
+import json, sys, requests
+from containers_tool import ContainersTool
+from containers_tool.settings import Settings
+asked = []
+send = requests.Session.send
+def counting(self, request, **kw):
+    path = request.path_url.split("?")[0]
+    if path.endswith("/info") or path.endswith("/version"):
+        asked.append(path)
+    return send(self, request, **kw)
+requests.Session.send = counting
+tool = ContainersTool(Settings(runtime=sys.argv[1], state_dir=sys.argv[2]), session_id=sys.argv[3])
+made = tool.call("create", image=sys.argv[4])
+tool.close()
+print(json.dumps({"ok": made["ok"], "asked": asked}))
+"""
+
+
+def test_a_new_process_first_create_reuses_the_engine_facts_of_an_earlier_one(engine, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import TEST_SESSION, unique
+
+    def first_create() -> dict[str, object]:
+        argv = [engine, str(tmp_path / "state"), f"{TEST_SESSION}-{unique('f')}", BUSYBOX]
+        done = subprocess.run(
+            [sys.executable, "-c", _FIRST_CREATE, *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    cold, warm = first_create(), first_create()
+    assert cold["ok"], cold
+    assert warm["ok"], warm
+    assert cold["asked"], "the first process asks the engine"
+    assert warm["asked"] == [], "the next one, same engine and boot, does not"
+    assert (tmp_path / "state" / "engine-facts.json").is_file()

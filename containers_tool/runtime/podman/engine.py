@@ -87,6 +87,8 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
             cpus=int(host.get("cpus") or 0),
             storage_root=str((data.get("store") or {}).get("graphRoot") or ""),
             memory_bytes=int(host.get("memTotal") or 0),
+            network_backend=str(host.get("networkBackend", "")),
+            network_backend_version=str((host.get("networkBackendInfo") or {}).get("version", "")),
         )
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from podman.api.client import APIClient
 from containers_tool.errors import ConflictError, EngineError, NotFoundError, ToolError
 from containers_tool.runtime import isolation
 from containers_tool.runtime.podman.errors import _check, _engine_errors
-from containers_tool.runtime.types import NetworkInfo, NetworkIsolation, VolumeInfo
+from containers_tool.runtime.types import EngineInfo, NetworkInfo, NetworkIsolation, VolumeInfo
 
 #: endpoint -> its network isolation: what the engine's version and backend imply.
 _ISOLATION: dict[str, NetworkIsolation] = {}
@@ -58,6 +58,13 @@ class PodmanNetworks:
             with _engine_errors("Podman"):
                 self._info = dict(_check(self._api.get("/info")).json())
         return self._info
+
+    def adopt_info(self, info: EngineInfo) -> None:
+        """Takes the isolation from facts this endpoint gave earlier (Context.engine_info)."""
+        if self._isolation is None and _ISOLATION.get(self.endpoint) is None:
+            self._isolation = _ISOLATION[self.endpoint] = isolation.podman(
+                info.version, info.network_backend, info.network_backend_version
+            )
 
     def network_isolation(self) -> NetworkIsolation:
         """See Runtime.network_isolation (once per endpoint and process: /info is slow)."""
