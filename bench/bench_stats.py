@@ -3,9 +3,10 @@
 Usage: .venv/bin/python -m bench.bench_stats [--engine docker|podman] [--containers N] [--n N]
 Prints, per engine, the median and p90 in ms of `stats(session_id=...)` over a session of N
 busybox containers (all sampled at once; CPU % over 0.2 s), called back to back and called
-1.5 s apart (Docker serves stats on its collector's one-second cycle; the pause shows whether
-a call that finds the collector idle is answered sooner), next to the same samples
-taken one container after another, and one `run` of `true` end to end for reference.
+1.5 s apart (Docker's stats endpoint, the fallback where a container cannot run the sampling
+exec, answers on its collector's one-second cycle: the pause shows whether anything still
+waits for it), next to the same samples taken one container after another, and one `run` of
+`true` end to end for reference.
 """
 
 from __future__ import annotations

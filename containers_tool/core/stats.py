@@ -4,6 +4,7 @@ Each container gets one sample (never a stream); its CPU % covers `SAMPLE_GAP_S`
 cheapest way its engine allows (see the runtime's container_stats). All containers are
 sampled at the same time, so a session's stats take about one sample whatever its size.
 Where the engine cannot measure it, CPU % is the average since the container started.
+A paused container is sampled too: its memory and processes are still there, its CPU % is 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ SAMPLE_GAP_S = 0.2
 #: Containers sampled at most in one call (the result stays bounded); the rest are counted.
 MAX_CONTAINERS = 100
 WORKERS = 32
+#: States whose counters are live: a paused container keeps its memory and processes.
+SAMPLED = ("running", "paused")
 
 
 _NUMBERS = (
@@ -75,7 +78,7 @@ def sample(ctx: Context, listed: ContainerInfo) -> dict[str, object] | None:
         info = ctx.runtime.inspect_container(listed.id)
     except NotFoundError:
         return None
-    if info.state != "running":
+    if info.state not in SAMPLED:
         return _row(info, None, None)
     try:
         one = ctx.require(Stats, "stats").container_stats(info.id, cpu_window_s=SAMPLE_GAP_S)
@@ -96,7 +99,7 @@ def _row(info: ContainerInfo, s: ContainerStats | None, cpu: float | None) -> di
     return {
         "container": info.name,
         "state": info.state,
-        "uptime_s": uptime_s(info.started_at) if info.state == "running" else None,
+        "uptime_s": uptime_s(info.started_at) if info.state in SAMPLED else None,
         "cpu_percent": round(cpu, 2) if cpu is not None else 0.0,
         "memory_used_bytes": used,
         "memory_limit_bytes": limit,

@@ -239,7 +239,7 @@ class Stats(Runtime, Protocol):
     def container_stats(
         self, container: str, *, peak: bool = False, cpu_window_s: float = 0.0
     ) -> ContainerStats:
-        """Returns one sample of a running container's counters (never a stream).
+        """Returns one sample of a running (or paused) container's counters (never a stream).
 
         Args:
             container: The container.

@@ -13,31 +13,6 @@ PEAK_SCRIPT = (
 )
 PEAK_REQUEST = ExecRequest(argv=["/bin/sh", "-c", PEAK_SCRIPT], user="0:0", timeout_s=10)
 
-#: Prints the cgroup's CPU time (ns) twice, $1 seconds apart, each with the uptime (v1, v2).
-CPU_SCRIPT = """
-r() { cat /sys/fs/cgroup/cpuacct/cpuacct.usage 2>/dev/null \\
-  || cat /sys/fs/cgroup/cpu,cpuacct/cpuacct.usage 2>/dev/null \\
-  || awk '/^usage_usec/ { printf "%d000\\n", $2 }' /sys/fs/cgroup/cpu.stat 2>/dev/null; }
-u() { cut -d' ' -f1 /proc/uptime; }
-a=$(r); s=$(u); sleep "$1"; b=$(r); e=$(u); echo "$a $b $s $e"
-"""
-
-
-def cpu_request(window_s: float) -> ExecRequest:
-    """The exec that reads the container's own cgroup CPU time twice, `window_s` apart."""
-    argv = ["/bin/sh", "-c", CPU_SCRIPT, "containers-tool-cpu", f"{window_s:g}"]
-    return ExecRequest(argv=argv, user="0:0", timeout_s=window_s + 10)
-
-
-def parse_cpu(text: str, window_s: float) -> float | None:
-    """CPU % (100 = one CPU) from CPU_SCRIPT's line; None when the cgroup told nothing."""
-    try:
-        first, second, start, end = (float(w) for w in text.split())
-    except ValueError:
-        return None
-    gap = end - start if end > start else window_s  # /proc/uptime counts in 10 ms steps
-    return max((second - first) / (gap * 1e9) * 100, 0.0)
-
 
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else 0
@@ -78,6 +53,25 @@ def docker_stats(data: dict[str, Any]) -> ContainerStats:
         blk_write_bytes=write,
         pids=_int((data.get("pids_stats") or {}).get("current")),
     )
+
+
+def docker_cpu_percent(data: dict[str, Any]) -> float | None:
+    """CPU % (100 = one CPU) between a stats answer's two samples, as `docker stats` shows it.
+
+    Only an answer without one-shot has them (precpu_stats is the sample a tick before);
+    None when either is missing.
+    """
+    now, before = data.get("cpu_stats") or {}, data.get("precpu_stats") or {}
+    used = _int((now.get("cpu_usage") or {}).get("total_usage")) - _int(
+        (before.get("cpu_usage") or {}).get("total_usage")
+    )
+    system = _int(now.get("system_cpu_usage")) - _int(before.get("system_cpu_usage"))
+    cpus = _int(now.get("online_cpus")) or len(
+        (now.get("cpu_usage") or {}).get("percpu_usage") or []
+    )
+    if not before.get("system_cpu_usage") or system <= 0 or not cpus:
+        return None
+    return max(used / system * cpus * 100, 0.0)
 
 
 def parse_peak(text: str) -> int | None:

@@ -11,7 +11,7 @@ from containers_tool.cli.render import show
 from containers_tool.core.run import parse_result
 from containers_tool.core.stats import total, uptime_s
 from containers_tool.models.run import RunInput
-from containers_tool.runtime.stats import docker_stats, parse_cpu, parse_peak
+from containers_tool.runtime.stats import docker_cpu_percent, docker_stats, parse_peak
 
 
 @pytest.mark.parametrize(
@@ -62,13 +62,28 @@ def test_docker_stats_without_max_usage_has_no_peak():
     assert docker_stats({"memory_stats": {"usage": 1}}).memory_peak_bytes is None
 
 
-def test_peak_and_cpu_readings_parse_or_say_unknown():
+def test_peak_reading_parses_or_says_unknown():
     assert parse_peak("123456\n") == 123456
     assert parse_peak("") is None
-    # 0.1 s of CPU over 0.2 s of uptime is 50 % of one CPU.
-    assert parse_cpu("1000000000 1100000000 10.00 10.20", 0.2) == pytest.approx(50.0)
-    assert parse_cpu("1000000000 1100000000 10.00 10.00", 0.2) == pytest.approx(50.0)
-    assert parse_cpu("  ", 0.2) is None
+
+
+def test_docker_cpu_percent_is_of_one_cpu_between_the_two_samples():
+    # 0.5 s of the container's CPU in 2 s of the host's two CPUs' time: half of one CPU.
+    data = {
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": 1_500_000_000},
+            "system_cpu_usage": 12_000_000_000,
+            "online_cpus": 2,
+        },
+        "precpu_stats": {
+            "cpu_usage": {"total_usage": 1_000_000_000},
+            "system_cpu_usage": 10_000_000_000,
+        },
+    }
+    assert docker_cpu_percent(data) == pytest.approx(50.0)
+    # A one-shot answer has no earlier sample to compare with.
+    one_shot = {**data, "precpu_stats": {"cpu_usage": {"total_usage": 0}}}
+    assert docker_cpu_percent(one_shot) is None
 
 
 def test_total_sums_rows_and_takes_memory_percent_of_the_summed_limits():
