@@ -66,7 +66,7 @@ def made(tool: ContainersTool) -> Iterator[list[str]]:
 
 
 def _create(tool: ContainersTool, made: list[str], prefix: str, **fields: Any) -> str:
-    name = unique(f"h14x-{prefix}")
+    name = unique(f"ct-test-stats-{prefix}")
     done = tool.call("create", name=name, **fields)
     assert done["ok"], done
     made.append(name)
@@ -80,7 +80,7 @@ def shell_less(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     The stats exec cannot start in it, though busybox's own sh applet runs the loop.
     """
     raw = raw_client(engine)
-    tag = f"localhost/containers-tool-test/h14x-noshell:{secrets.token_hex(4)}"
+    tag = f"localhost/containers-tool-test/noshell:{secrets.token_hex(4)}"
     context = tmp_path_factory.mktemp("noshell")
     (context / "Dockerfile").write_text(
         f"FROM {BUSYBOX} AS busybox\nFROM scratch\n"
