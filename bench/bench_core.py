@@ -118,6 +118,9 @@ def bench(
         rows.append(("same, user 1000:1000, raw writes HOME too", median(r), median(t)))
         r, t = _first_create_pairs(engine, max(creates // 2, 3))
         rows.append(("first create of a new tool instance", median(r), median(t)))
+        if net:
+            r, t = _first_create_pairs(engine, max(creates // 2, 3), network=net)
+            rows.append((f"first create, raw on {net}", median(r), median(t)))
         if crowd:
             rows += _crowding(engine, raw, tool, creates, crowd, net)
         pooled = _pool(engine, raw, creates)
@@ -130,12 +133,12 @@ def bench(
     return rows
 
 
-def _first_create_pairs(engine: str, n: int) -> tuple[list[float], list[float]]:
+def _first_create_pairs(engine: str, n: int, **extra: Any) -> tuple[list[float], list[float]]:
     """A new SDK client's first run vs a new tool instance's first create (connect included)."""
     raws: list[float] = []
     tools: list[float] = []
     for _ in range(n):
-        took, (client, box) = timed(lambda: _fresh_raw(engine))
+        took, (client, box) = timed(lambda: _fresh_raw(engine, **extra))
         raws.append(took)
         box.remove(force=True)
         client.close()
@@ -145,9 +148,9 @@ def _first_create_pairs(engine: str, n: int) -> tuple[list[float], list[float]]:
     return raws, tools
 
 
-def _fresh_raw(engine: str) -> tuple[Any, Any]:
+def _fresh_raw(engine: str, **extra: Any) -> tuple[Any, Any]:
     client = raw_client(engine)
-    return client, raw_run(client)
+    return client, raw_run(client, **extra)
 
 
 def _crowding(
