@@ -44,6 +44,21 @@ def test_purpose_image_is_built_once_then_reused(tool):
         tool.call("destroy", container=made["container"])
 
 
+def test_a_cached_purpose_image_holds_the_workdir_and_a_mapped_user_still_owns_it(tool, raw):
+    made = [tool.call("create", purpose="t-cache", user=user) for user in (None, "1000:1000")]
+    assert all(m["ok"] for m in made), made
+    image = raw.images.get(str(made[0]["image"]))
+    assert image.attrs["Config"]["WorkingDir"] == "/workspace", "made at build, not each start"
+    owners = [
+        tool.call("exec", container=m["container"], command="stat -c %u:%g /workspace; touch w")
+        for m in made
+    ]
+    assert [o["stdout"] for o in owners] == ["0:0\n", "1000:1000\n"], owners
+    assert [o["exit_code"] for o in owners] == [0, 0], owners
+    for m in made:
+        tool.call("destroy", container=m["container"])
+
+
 def test_explicit_image_beats_the_purpose_image(tool):
     made = tool.call("create", purpose="t-cache", image=BUSYBOX)
     assert made["image"] == BUSYBOX

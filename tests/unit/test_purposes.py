@@ -88,6 +88,8 @@ def test_dockerfile_holds_the_purpose_only():
     assert 'ENV A="b c"' in text
     assert "ARG SSL_CERT_FILE=" in text  # the CA is build-time only, not image env
     assert "ENV SSL_CERT_FILE" not in text
+    # The workdir is made at build, last, so setup steps keep their own cwd.
+    assert text.endswith('WORKDIR "/workspace"\n')
 
 
 def test_auto_passthrough_takes_keys_and_tokens_not_passwords():
