@@ -19,7 +19,7 @@ from containers_tool.errors import InternalError, InvalidInputError, ToolError
 from containers_tool.handlers import OPERATIONS
 from containers_tool.labels import NAME_PATTERN, SESSION_PATTERN
 from containers_tool.logs import event
-from containers_tool.schema import allowed_fields, op_validator, validator
+from containers_tool.schema import allowed_fields, op_valid, validator
 
 log = logging.getLogger("containers_tool")
 
@@ -200,7 +200,7 @@ def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
         call = dict(arguments)
         # A known operation's valid call needs only its own fields checked; anything else goes
         # through the whole schema, whose first error (ranked) names the problem.
-        fast = op_name in OPERATIONS and op_validator(op_name).is_valid(call)
+        fast = op_name in OPERATIONS and op_valid(op_name, call)
         error = None if fast else next(iter(sorted(validator().iter_errors(call), key=_rank)), None)
         if error is not None:
             raise _schema_error(error, op_name)
