@@ -131,7 +131,8 @@ class ContainersTool:
         finally:
             with self._idle:
                 self._inflight -= 1
-                self._idle.notify_all()
+                if self._closed:  # only close() waits, and it marks the tool closed first
+                    self._idle.notify_all()
 
     async def acall(self, operation: str, **fields: Any) -> dict[str, object]:
         """Async twin of `call`: runs in a worker thread, so the event loop stays free."""

@@ -155,6 +155,8 @@ def _observe(
     error = envelope.get("error")
     code = str(error.get("code")) if isinstance(error, dict) else None
     metrics.record(op, code or "ok", seconds)
+    if not log.isEnabledFor(logging.INFO):  # both events are info: nothing below is read
+        return
     fields = arguments if isinstance(arguments, Mapping) else {}
     # Names only, and only well-formed ones: a value the caller passed may be a secret.
     named = envelope.get("container") or fields.get("container") or fields.get("name")
@@ -226,10 +228,13 @@ def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
 
 #: How deep a call's values may nest; validators and messages recurse over them.
 MAX_DEPTH = 32
+_FLAT = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_depth(arguments: Mapping[str, Any]) -> None:
     """Refuses values nested deeper than MAX_DEPTH (iteratively: no recursion to overflow)."""
+    if all(type(v) in _FLAT for v in arguments.values()):  # the usual call: nothing nests
+        return
     stack: list[tuple[object, int]] = [(arguments, 0)]
     while stack:
         value, depth = stack.pop()
