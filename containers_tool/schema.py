@@ -226,6 +226,22 @@ def op_valid(op: str, call: Mapping[str, Any]) -> bool:
     return True
 
 
+def frozen_call(call: Mapping[str, Any]) -> Hashable | None:
+    """A hashable stand-in for a whole call; None when a value has none, or they are large."""
+    parts = []
+    size = 0
+    for name, value in call.items():
+        frozen = _frozen(value)
+        if frozen is None:
+            return None
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, list):
+            size += sum(map(len, value))
+        parts.append((name, frozen))
+    return tuple(parts) if size <= VERDICT_TEXT_MAX else None
+
+
 @cache
 def validator() -> jsonschema.protocols.Validator:
     """Returns the cached validator of the tool schema (checked once against its metaschema)."""

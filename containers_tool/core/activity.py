@@ -330,11 +330,11 @@ class Activity:
             None when the container is not expired (or never expires, or has no record).
         """
         limit = timeout_of(labels)
-        if limit is None or self.holding(cid):
+        if limit is None:
             return None
         now = time.time()
         seen = self._seen.get(cid)
-        if seen is not None and now - seen < limit:
+        if (seen is not None and now - seen < limit) or self.holding(cid):
             return None
         last = self.store.last_active([cid]).get(cid)
         if last is None or now - last < limit:

@@ -387,6 +387,8 @@ class SessionRegistry:
 
 def env_prefix(env: Mapping[str, str], workdir: str | None) -> str:
     """Returns the lines that export `env` and change to `workdir` before a session command."""
+    if not env and not workdir:
+        return ""
     lines = [f"export {name}={quote(value)}" for name, value in env.items()]
     if workdir:
         lines.append(f"cd -- {quote(workdir)} || return")

@@ -183,3 +183,15 @@ def test_a_remembered_valid_value_does_not_vouch_for_an_equal_one_of_another_typ
         assert op_valid("exec", call) is validator().is_valid(call) is False
     assert op_valid("exec", good | {"command": ["true"]})
     assert not op_valid("exec", good | {"command": [True]})
+
+
+def test_a_repeated_call_is_answered_as_the_first_and_a_refused_one_stays_refused(offline_tool):
+    # The first call validates and is remembered; the rest reuse it, down to the engine error.
+    calls = [offline_tool.call("exec", container="box", command="true") for _ in range(3)]
+    assert [c["error"]["code"] for c in calls] == ["runtime_unavailable"] * 3
+    refused = [
+        offline_tool.call("exec", container="box", command="true", timeout=True) for _ in range(3)
+    ]
+    assert {(r["error"]["code"], r["error"]["field"]) for r in refused} == {
+        ("invalid_input", "timeout")
+    }
