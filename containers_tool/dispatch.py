@@ -198,8 +198,9 @@ def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint='Pass {"operation": "<name>", ...fields}, e.g. {"operation": "list"}.',
                 field=None,
             )
-        _check_depth(arguments)
         key = frozen_call(arguments) if op_name in OPERATIONS else None
+        if key is None:  # a call with a key holds only scalars and lists of strings
+            _check_depth(arguments)
         args = _MODELS.get(key) if key is not None else None
         if args is None:
             args = _validated(op_name, arguments)

@@ -183,13 +183,14 @@ def _shape(op: str) -> tuple[frozenset[str], frozenset[str]]:
 def _frozen(value: object) -> Hashable | None:
     """A hashable stand-in for a JSON value that tells apart what JSON Schema tells apart.
 
-    The type goes into it (True == 1 == 1.0 in Python, not in a schema); None means "too large
+    The type goes into it (True == 1 == 1.0 in Python, not in a schema), except for a string,
+    the usual value, which stands for itself (no tuple equals a string); None means "too large
     or too nested to remember".
     """
     kind = type(value)
+    if isinstance(value, str) and kind is str:
+        return value if len(value) <= VERDICT_TEXT_MAX else None
     if kind in _SCALARS:
-        if isinstance(value, str) and len(value) > VERDICT_TEXT_MAX:
-            return None
         return (kind, value)
     if (
         isinstance(value, list)

@@ -239,6 +239,14 @@ class Session:
         if channel is None:
             raise EngineError("The session has no shell.", hint="Call exec again.")
         nonce = secrets.token_hex(8)
+        begin = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        ended_by = ""
+        try:
+            channel.send(command_line(command, nonce))
+        except EOFError:
+            ended_by = "exit"
+        # Set up while the shell runs the command: nothing is read before the loop.
         token = marker(nonce)
         out, err = MarkedStream(token, limit), MarkedStream(token, limit)
         if self.carry:
@@ -246,12 +254,8 @@ class Session:
             carry, self.carry = self.carry, {}
             for stream, data in carry.items():
                 self._keep(stream, streams[stream].feed(data))
-        begin = time.perf_counter()
-        deadline = time.monotonic() + timeout_s
-        ended_by = ""
         try:
-            channel.send(command_line(command, nonce))
-            while out.trailer is None or err.trailer is None:
+            while not ended_by and (out.trailer is None or err.trailer is None):
                 frame = channel.recv(max(deadline - time.monotonic(), 0.0))
                 if frame is None:
                     ended_by = "timeout"
