@@ -88,7 +88,10 @@ class ContainersTool:
         self._finalizer.atexit = False
         self._closed = False
         self._inflight = 0
-        self._idle = threading.Condition()
+        #: Guards the count of calls in flight; close() waits on it (with the lock itself: a
+        #: Condition's own `with` is Python code, on every call).
+        self._idle_lock = threading.Lock()
+        self._idle = threading.Condition(self._idle_lock)
         _live.add(self)
 
     @property
@@ -115,7 +118,7 @@ class ContainersTool:
 
     def call_dict(self, arguments: dict[str, Any]) -> dict[str, object]:
         """Runs one call given as a dict (e.g. a model's tool-call arguments)."""
-        with self._idle:
+        with self._idle_lock:
             if self._closed:
                 op = arguments.get("operation") if isinstance(arguments, dict) else None
                 return fail(
@@ -129,9 +132,10 @@ class ContainersTool:
         try:
             return dispatch(self._ctx, arguments)
         finally:
-            with self._idle:
+            with self._idle_lock:
                 self._inflight -= 1
-                self._idle.notify_all()
+                if self._closed:  # only close() waits, and it marks the tool closed first
+                    self._idle.notify_all()
 
     async def acall(self, operation: str, **fields: Any) -> dict[str, object]:
         """Async twin of `call`: runs in a worker thread, so the event loop stays free."""

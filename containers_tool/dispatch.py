@@ -6,11 +6,11 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import jsonschema
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from containers_tool import metrics, rules
 from containers_tool.context import Context
@@ -19,7 +19,7 @@ from containers_tool.errors import InternalError, InvalidInputError, ToolError
 from containers_tool.handlers import OPERATIONS
 from containers_tool.labels import NAME_PATTERN, SESSION_PATTERN
 from containers_tool.logs import event
-from containers_tool.schema import allowed_fields, op_validator, validator
+from containers_tool.schema import allowed_fields, frozen_call, op_valid, validator
 
 log = logging.getLogger("containers_tool")
 
@@ -155,6 +155,8 @@ def _observe(
     error = envelope.get("error")
     code = str(error.get("code")) if isinstance(error, dict) else None
     metrics.record(op, code or "ok", seconds)
+    if not log.isEnabledFor(logging.INFO):  # both events are info: nothing below is read
+        return
     fields = arguments if isinstance(arguments, Mapping) else {}
     # Names only, and only well-formed ones: a value the caller passed may be a secret.
     named = envelope.get("container") or fields.get("container") or fields.get("name")
@@ -196,21 +198,17 @@ def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
                 hint='Pass {"operation": "<name>", ...fields}, e.g. {"operation": "list"}.',
                 field=None,
             )
-        _check_depth(arguments)
-        call = dict(arguments)
-        # A known operation's valid call needs only its own fields checked; anything else goes
-        # through the whole schema, whose first error (ranked) names the problem.
-        fast = op_name in OPERATIONS and op_validator(op_name).is_valid(call)
-        error = None if fast else next(iter(sorted(validator().iter_errors(call), key=_rank)), None)
-        if error is not None:
-            raise _schema_error(error, op_name)
-        spec = OPERATIONS[op_name]
-        fields = {k: v for k, v in arguments.items() if k != "operation"}
-        try:
-            args = spec.model.model_validate(fields)
-        except ValidationError as exc:
-            raise _model_error(exc) from None
-        return ok(op_name, spec.handler(args, ctx))
+        key = frozen_call(arguments) if op_name in OPERATIONS else None
+        if key is None:  # a call with a key holds only scalars and lists of strings
+            _check_depth(arguments)
+        args = _MODELS.get(key) if key is not None else None
+        if args is None:
+            args = _validated(op_name, arguments)
+            if key is not None:
+                if len(_MODELS) >= MODELS_MAX:
+                    _MODELS.clear()
+                _MODELS[key] = args
+        return ok(op_name, OPERATIONS[op_name].handler(args, ctx))
     except ToolError as exc:
         return fail(op_name, exc)
     except Exception:
@@ -224,12 +222,42 @@ def _dispatch(ctx: Context, arguments: Mapping[str, Any]) -> dict[str, object]:
         )
 
 
+#: Input models already validated, by the whole call (frozen_call): a model is frozen and its
+#: validation reads the call alone, so an identical call (a session's repeated command, a poll)
+#: gets the same instance without the schema and the model checked again.
+_MODELS: dict[Hashable, BaseModel] = {}
+MODELS_MAX = 512
+
+
+def _validated(op_name: str, arguments: Mapping[str, Any]) -> BaseModel:
+    """Validates a call against the tool schema, then its operation's model.
+
+    Raises:
+        InvalidInputError: The schema's first error (ranked), or the model's.
+    """
+    call = dict(arguments)
+    # A known operation's valid call needs only its own fields checked; anything else goes
+    # through the whole schema, whose first error (ranked) names the problem.
+    fast = op_name in OPERATIONS and op_valid(op_name, call)
+    error = None if fast else next(iter(sorted(validator().iter_errors(call), key=_rank)), None)
+    if error is not None:
+        raise _schema_error(error, op_name)
+    fields = {k: v for k, v in arguments.items() if k != "operation"}
+    try:
+        return OPERATIONS[op_name].model.model_validate(fields)
+    except ValidationError as exc:
+        raise _model_error(exc) from None
+
+
 #: How deep a call's values may nest; validators and messages recurse over them.
 MAX_DEPTH = 32
+_FLAT = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_depth(arguments: Mapping[str, Any]) -> None:
     """Refuses values nested deeper than MAX_DEPTH (iteratively: no recursion to overflow)."""
+    if all(type(v) in _FLAT for v in arguments.values()):  # the usual call: nothing nests
+        return
     stack: list[tuple[object, int]] = [(arguments, 0)]
     while stack:
         value, depth = stack.pop()

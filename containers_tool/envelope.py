@@ -72,6 +72,9 @@ def bounded(data: bytes, limit: int = DEFAULT_OUTPUT_LIMIT) -> Bounded:
     return Bounded(f"{head}\n… [{omitted:,} bytes omitted] …\n{tail}", True, total)
 
 
+_SILENT = Bounded("", False, 0)
+
+
 class HeadTail:
     """Keeps the head and tail of a stream without holding all of it (bounded memory).
 
@@ -101,6 +104,8 @@ class HeadTail:
 
     def result(self) -> Bounded:
         """Returns the kept text, with a marker where bytes were dropped."""
+        if not self.total:  # most commands say nothing on one stream or the other
+            return _SILENT
         tail = (
             bytes(self._tail[-self._half :]) if self.total > 2 * self._half else bytes(self._tail)
         )

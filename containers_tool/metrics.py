@@ -92,10 +92,21 @@ ACTIVE = _Active()
 REGISTRY.register(ACTIVE)
 
 
+#: The labelled children by (operation, result): `labels()` takes the metric's lock and builds
+#: its key on every call, and nothing removes a child. Both label values come from closed sets.
+_CHILDREN: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def record(operation: str, result: str, seconds: float) -> None:
     """Counts one operation and observes its duration."""
-    OPERATIONS.labels(operation, result).inc()
-    DURATION.labels(operation).observe(seconds)
+    key = (operation, result)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN.setdefault(
+            key, (OPERATIONS.labels(operation, result), DURATION.labels(operation))
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def watch_active(source: Source, tenant: Callable[[Mapping[str, str]], str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Hashable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -123,12 +124,8 @@ def write_schema(path: Path) -> None:
 
 
 @cache
-def op_validator(op: str) -> jsonschema.protocols.Validator:
-    """Returns a validator accepting exactly what the tool schema accepts for operation `op`.
-
-    The whole schema tries the if/then rule of every operation on every call; this one holds
-    only `op`'s fields, so a valid call (the common case) is checked at a fraction of the cost.
-    """
+def _operation_schema(op: str) -> dict[str, Any]:
+    """The part of the tool schema that applies to operation `op`: its own fields only."""
     full = build_schema()
     rule = next(r for r in full["allOf"] if r["if"]["properties"]["operation"]["const"] == op)
     allowed = rule["then"]["propertyNames"]["enum"]
@@ -141,7 +138,109 @@ def op_validator(op: str) -> jsonschema.protocols.Validator:
     }
     if "$defs" in full:
         schema["$defs"] = full["$defs"]
+    return schema
+
+
+@cache
+def op_validator(op: str) -> jsonschema.protocols.Validator:
+    """Returns a validator accepting exactly what the tool schema accepts for operation `op`.
+
+    The whole schema tries the if/then rule of every operation on every call; this one holds
+    only `op`'s fields, so a valid call (the common case) is checked at a fraction of the cost.
+    """
+    schema = _operation_schema(op)
     return jsonschema.validators.validator_for(schema)(schema)
+
+
+#: Field values already found valid, as (operation, field, frozen value): a session's calls
+#: repeat the same container, session and often the same command, each checked once.
+_VALID: set[tuple[str, str, Hashable]] = set()
+#: Verdicts kept before they start afresh, and the longest text one remembers.
+VERDICTS_MAX = 4096
+VERDICT_TEXT_MAX = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@cache
+def _field_validators(op: str) -> dict[str, jsonschema.protocols.Validator]:
+    """One validator per field of `op`, each with the operation schema's `$defs`."""
+    schema = _operation_schema(op)
+    defs = {"$defs": schema["$defs"]} if "$defs" in schema else {}
+    cls = jsonschema.validators.validator_for(schema)
+    return {
+        name: cls({"$schema": schema["$schema"], **defs, **prop})
+        for name, prop in schema["properties"].items()
+    }
+
+
+@cache
+def _shape(op: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The required and the allowed fields of `op`."""
+    schema = _operation_schema(op)
+    return frozenset(schema["required"]), frozenset(schema["properties"])
+
+
+def _frozen(value: object) -> Hashable | None:
+    """A hashable stand-in for a JSON value that tells apart what JSON Schema tells apart.
+
+    The type goes into it (True == 1 == 1.0 in Python, not in a schema), except for a string,
+    the usual value, which stands for itself (no tuple equals a string); None means "too large
+    or too nested to remember".
+    """
+    kind = type(value)
+    if isinstance(value, str) and kind is str:
+        return value if len(value) <= VERDICT_TEXT_MAX else None
+    if kind in _SCALARS:
+        return (kind, value)
+    if (
+        isinstance(value, list)
+        and kind is list
+        and all(type(v) is str for v in value)
+        and sum(map(len, value)) <= VERDICT_TEXT_MAX
+    ):
+        return (list, tuple(value))
+    return None
+
+
+def op_valid(op: str, call: Mapping[str, Any]) -> bool:
+    """Tells whether the tool schema accepts `call` for operation `op`, as `op_validator` does.
+
+    The operation's schema has no rule across fields: a call is valid when its fields are
+    allowed, the required ones are there, and each value is valid on its own. So each field is
+    checked alone, and a value found valid once is not checked again.
+    """
+    required, allowed = _shape(op)
+    if not (required.issubset(call) and allowed.issuperset(call)):
+        return False
+    fields = _field_validators(op)
+    for name, value in call.items():
+        frozen = _frozen(value)
+        key = (op, name, frozen)
+        if frozen is not None and key in _VALID:
+            continue
+        if not fields[name].is_valid(value):
+            return False
+        if frozen is not None:
+            if len(_VALID) >= VERDICTS_MAX:
+                _VALID.clear()
+            _VALID.add(key)
+    return True
+
+
+def frozen_call(call: Mapping[str, Any]) -> Hashable | None:
+    """A hashable stand-in for a whole call; None when a value has none, or they are large."""
+    parts = []
+    size = 0
+    for name, value in call.items():
+        frozen = _frozen(value)
+        if frozen is None:
+            return None
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, list):
+            size += sum(map(len, value))
+        parts.append((name, frozen))
+    return tuple(parts) if size <= VERDICT_TEXT_MAX else None
 
 
 @cache

@@ -231,7 +231,7 @@ class Activity:
     def __init__(self, directory: Path) -> None:
         self.store = ActivityStore(directory)
         self._local = threading.local()
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         #: Last activity this process saw per container: a recent one means not expired, with
         #: no database read.
         self._seen: dict[str, float] = {}
@@ -240,21 +240,9 @@ class Activity:
         self._held: dict[str, tuple[str, str | None, int]] = {}
         self._beat: threading.Thread | None = None
 
-    @contextlib.contextmanager
-    def operation(self) -> Iterator[None]:
+    def operation(self) -> contextlib.AbstractContextManager[None]:
         """Brackets one operation: containers it touches are in use until it ends."""
-        if getattr(self._local, "touched", None) is not None:  # nested: the outer one records
-            yield
-            return
-        touched: dict[str, tuple[str, str | None, float | None]] = {}
-        self._local.touched = touched
-        try:
-            yield
-        finally:
-            self._local.touched = None
-            for cid, (name, session, limit) in touched.items():
-                self._release(cid)
-                self._record(cid, name, session, limit)
+        return _Operation(self)
 
     def touch(
         self, cid: str, name: str, session: str | None, labels: Mapping[str, str] | None = None
@@ -305,8 +293,8 @@ class Activity:
     def _heartbeat(self) -> None:
         """Keeps the rows of containers in use fresh, so other processes see them active."""
         while True:
+            time.sleep(HEARTBEAT_S)
             with self._lock:
-                self._lock.wait(HEARTBEAT_S)
                 if not self._held:  # nothing in use: the next operation starts a new thread
                     self._beat = None
                     return
@@ -330,11 +318,11 @@ class Activity:
             None when the container is not expired (or never expires, or has no record).
         """
         limit = timeout_of(labels)
-        if limit is None or self.holding(cid):
+        if limit is None:
             return None
         now = time.time()
         seen = self._seen.get(cid)
-        if seen is not None and now - seen < limit:
+        if (seen is not None and now - seen < limit) or self.holding(cid):
             return None
         last = self.store.last_active([cid]).get(cid)
         if last is None or now - last < limit:
@@ -368,3 +356,26 @@ class Activity:
         """Drops this process's memory of a container (it was removed)."""
         self._seen.pop(cid, None)
         self._written.pop(cid, None)
+
+
+class _Operation:
+    """`Activity.operation()`: a class, as a generator's context manager costs more per call."""
+
+    __slots__ = ("_activity", "_touched")
+
+    def __init__(self, activity: Activity) -> None:
+        self._activity = activity
+        self._touched: dict[str, tuple[str, str | None, float | None]] | None = None
+
+    def __enter__(self) -> None:
+        local = self._activity._local
+        if getattr(local, "touched", None) is None:  # nested: the outer one records
+            self._touched = local.touched = {}
+
+    def __exit__(self, *exc: object) -> None:
+        touched, activity = self._touched, self._activity
+        if touched is not None:
+            activity._local.touched = None
+            for cid, (name, session, limit) in touched.items():
+                activity._release(cid)
+                activity._record(cid, name, session, limit)

@@ -86,7 +86,7 @@ def _open_session(
 ) -> tuple[Session, bool]:
     """Returns the named session (and whether it is new), refusing env names and user changes."""
     name = str(args.session)
-    bad = next((k for k in args.env if not _ENV_NAME.match(k)), None)
+    bad = next((k for k in args.env if not _ENV_NAME.match(k)), None) if args.env else None
     if bad is not None:
         raise InvalidInputError(
             f"env name {bad!r} cannot be exported in a shell session.",

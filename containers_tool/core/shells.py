@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from containers_tool.envelope import Bounded, HeadTail
 from containers_tool.errors import (
@@ -218,7 +218,7 @@ class Session:
             started = self.channel is None
             if started:
                 self.start()
-            result = self._exchange(command, timeout_s, limit)
+            result = self._exchange(command, timeout_s, limit, started)
             self.commands += 1
             if result.restarted:
                 self.restarts += 1
@@ -227,45 +227,46 @@ class Session:
                 except (NotFoundError, ConflictError):
                     self.close()  # the registry drops it on its next lookup
                     raise
-            result_cwd = self.cwd or result.cwd
-            return SessionResult(
-                result.exit_code,
-                result.stdout,
-                result.stderr,
-                result.timed_out,
-                result.duration_ms,
-                result_cwd,
-                started,
-                result.restarted,
-                result.ended_by,
-            )
+                result = replace(result, cwd=self.cwd or result.cwd)
+            return result
         finally:
             self.lock.release()
 
-    def _exchange(self, command: str, timeout_s: float, limit: int) -> SessionResult:
+    def _exchange(
+        self, command: str, timeout_s: float, limit: int, started: bool = False
+    ) -> SessionResult:
         channel = self.channel
         if channel is None:
             raise EngineError("The session has no shell.", hint="Call exec again.")
         nonce = secrets.token_hex(8)
-        token = marker(nonce)
-        out, err = MarkedStream(token, limit), MarkedStream(token, limit)
-        streams = {1: out, STDERR: err}
-        carry, self.carry = self.carry, {}
-        for stream, data in carry.items():
-            self._keep(stream, streams[stream].feed(data))
         begin = time.perf_counter()
         deadline = time.monotonic() + timeout_s
         ended_by = ""
         try:
             channel.send(command_line(command, nonce))
-            while out.trailer is None or err.trailer is None:
+        except EOFError:
+            ended_by = "exit"
+        # Set up while the shell runs the command: nothing is read before the loop.
+        token = marker(nonce)
+        out, err = MarkedStream(token, limit), MarkedStream(token, limit)
+        if self.carry:
+            streams = {1: out, STDERR: err}
+            carry, self.carry = self.carry, {}
+            for stream, data in carry.items():
+                self._keep(stream, streams[stream].feed(data))
+        try:
+            while not ended_by and (out.trailer is None or err.trailer is None):
                 frame = channel.recv(max(deadline - time.monotonic(), 0.0))
                 if frame is None:
                     ended_by = "timeout"
                     break
                 stream, data = frame
-                target = err if stream == STDERR else out
-                self._keep(STDERR if target is err else 1, target.feed(data))
+                if stream == STDERR:
+                    rest = err.feed(data)
+                else:
+                    stream, rest = 1, out.feed(data)
+                if rest:
+                    self._keep(stream, rest)
         except EOFError:
             ended_by = "exit"
         duration = int((time.perf_counter() - begin) * 1000)
@@ -288,7 +289,7 @@ class Session:
             ended_by == "timeout",
             duration,
             cwd or self.cwd,
-            started=False,
+            started=started,
             restarted=bool(ended_by),
             ended_by=ended_by,
         )
@@ -390,6 +391,8 @@ class SessionRegistry:
 
 def env_prefix(env: Mapping[str, str], workdir: str | None) -> str:
     """Returns the lines that export `env` and change to `workdir` before a session command."""
+    if not env and not workdir:
+        return ""
     lines = [f"export {name}={quote(value)}" for name, value in env.items()]
     if workdir:
         lines.append(f"cd -- {quote(workdir)} || return")

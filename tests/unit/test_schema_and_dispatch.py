@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from containers_tool import ContainersTool, __all__
-from containers_tool.schema import build_schema, op_validator, schema_text, validator
+from containers_tool.schema import build_schema, op_valid, op_validator, schema_text, validator
 from tests.conftest import REPO
 
 CORE_OPERATIONS = (
@@ -166,3 +166,32 @@ AGREEMENT_CALLS = [
 @pytest.mark.parametrize("call", AGREEMENT_CALLS)
 def test_the_operation_validator_agrees_with_the_whole_schema(call):
     assert op_validator(call["operation"]).is_valid(call) == validator().is_valid(call)
+
+
+@pytest.mark.parametrize("call", AGREEMENT_CALLS)
+def test_the_field_by_field_check_agrees_with_the_whole_schema_also_when_remembered(call):
+    expected = validator().is_valid(call)
+    assert [op_valid(call["operation"], call) for _ in range(3)] == [expected] * 3
+
+
+def test_a_remembered_valid_value_does_not_vouch_for_an_equal_one_of_another_type():
+    good = {"operation": "exec", "container": "box", "command": "true", "max_output": 256}
+    assert op_valid("exec", good)
+    # 256 == 256.0 and 1 == True in Python; the schema wants an integer, and no boolean.
+    for bad in (256.5, True, "256"):
+        call = good | {"max_output": bad}
+        assert op_valid("exec", call) is validator().is_valid(call) is False
+    assert op_valid("exec", good | {"command": ["true"]})
+    assert not op_valid("exec", good | {"command": [True]})
+
+
+def test_a_repeated_call_is_answered_as_the_first_and_a_refused_one_stays_refused(offline_tool):
+    # The first call validates and is remembered; the rest reuse it, down to the engine error.
+    calls = [offline_tool.call("exec", container="box", command="true") for _ in range(3)]
+    assert [c["error"]["code"] for c in calls] == ["runtime_unavailable"] * 3
+    refused = [
+        offline_tool.call("exec", container="box", command="true", timeout=True) for _ in range(3)
+    ]
+    assert {(r["error"]["code"], r["error"]["field"]) for r in refused} == {
+        ("invalid_input", "timeout")
+    }
