@@ -94,10 +94,12 @@ def _open_session(
             field="env",
         )
     user = ROOT if args.as_root else None
-    shells = ctx.require(Shell, "exec with session")
-    session, new = ctx.sessions.open(
-        ref.id, name, lambda: Session(shells, ref.id, name, shell, user, ref.workdir)
-    )
+
+    def make() -> Session:  # an open session already has a runtime with shells
+        shells = ctx.require(Shell, "exec with session")
+        return Session(shells, ref.id, name, shell, user, ref.workdir)
+
+    session, new = ctx.sessions.open(ref.id, name, make)
     if session.user != user:
         raise InvalidInputError(
             f"Session {name!r} runs as {'root' if session.user else 'the default user'}.",
