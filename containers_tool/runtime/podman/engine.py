@@ -21,7 +21,7 @@ from containers_tool.runtime.discovery import is_remote
 from containers_tool.runtime.inspect import container_info, path_stat, summary_info
 from containers_tool.runtime.podman.errors import _check, _engine_errors, _explain
 from containers_tool.runtime.podman.images import PodmanImages
-from containers_tool.runtime.podman.networks import PodmanNetworks
+from containers_tool.runtime.podman.networks import PodmanNetworks, parse_info
 from containers_tool.runtime.podman.stats import PodmanStats
 from containers_tool.runtime.streams import (
     log_params,
@@ -74,22 +74,7 @@ class PodmanRuntime(PodmanImages, PodmanStats, PodmanNetworks):
         """See Runtime.info (asks every time: preflight uses it to see the engine answers)."""
         with _engine_errors("Podman"):
             data = self._info = dict(_check(self._api.get("/info")).json())
-        host = data.get("host") or {}
-        ver = data.get("version") or {}
-        return EngineInfo(
-            name=self.name,
-            version=str(ver.get("Version", "")),
-            api_version=str(ver.get("APIVersion", "")),
-            endpoint=self.endpoint,
-            rootless=bool((host.get("security") or {}).get("rootless")),
-            os=str(host.get("distribution", {}).get("distribution", "")),
-            cgroup_version=str(host.get("cgroupVersion", "")),
-            cpus=int(host.get("cpus") or 0),
-            storage_root=str((data.get("store") or {}).get("graphRoot") or ""),
-            memory_bytes=int(host.get("memTotal") or 0),
-            network_backend=str(host.get("networkBackend", "")),
-            network_backend_version=str((host.get("networkBackendInfo") or {}).get("version", "")),
-        )
+        return parse_info(data, self.endpoint)
 
     def close(self) -> None:
         """See Runtime.close."""

@@ -39,6 +39,26 @@ def _network_conflict(subject: str, exc: ConflictError | EngineError) -> ToolErr
     return exc
 
 
+def parse_info(data: Mapping[str, Any], endpoint: str) -> EngineInfo:
+    """Builds an EngineInfo from one libpod `/info` answer."""
+    host = data.get("host") or {}
+    ver = data.get("version") or {}
+    return EngineInfo(
+        name="podman",
+        version=str(ver.get("Version", "")),
+        api_version=str(ver.get("APIVersion", "")),
+        endpoint=endpoint,
+        rootless=bool((host.get("security") or {}).get("rootless")),
+        os=str(host.get("distribution", {}).get("distribution", "")),
+        cgroup_version=str(host.get("cgroupVersion", "")),
+        cpus=int(host.get("cpus") or 0),
+        storage_root=str((data.get("store") or {}).get("graphRoot") or ""),
+        memory_bytes=int(host.get("memTotal") or 0),
+        network_backend=str(host.get("networkBackend", "")),
+        network_backend_version=str((host.get("networkBackendInfo") or {}).get("version", "")),
+    )
+
+
 class PodmanNetworks:
     """Networks, volumes and container addresses over libpod; a mixin of PodmanRuntime."""
 
@@ -62,23 +82,20 @@ class PodmanNetworks:
     def adopt_info(self, info: EngineInfo) -> None:
         """Takes the isolation from facts this endpoint gave earlier (Context.engine_info)."""
         if self._isolation is None and _ISOLATION.get(self.endpoint) is None:
-            self._isolation = _ISOLATION[self.endpoint] = isolation.podman(
-                info.version, info.network_backend, info.network_backend_version
-            )
+            self._isolated_as(info)
+
+    def _isolated_as(self, info: EngineInfo) -> NetworkIsolation:
+        self._isolation = _ISOLATION[self.endpoint] = isolation.podman(
+            info.version, info.network_backend, info.network_backend_version
+        )
+        return self._isolation
 
     def network_isolation(self) -> NetworkIsolation:
         """See Runtime.network_isolation (once per endpoint and process: /info is slow)."""
         if self._isolation is None:
             self._isolation = _ISOLATION.get(self.endpoint)
         if self._isolation is None:
-            data = self._info_data()
-            host = data.get("host") or {}
-            self._isolation = isolation.podman(
-                str((data.get("version") or {}).get("Version", "")),
-                str(host.get("networkBackend", "")),
-                str((host.get("networkBackendInfo") or {}).get("version", "")),
-            )
-            _ISOLATION[self.endpoint] = self._isolation
+            return self._isolated_as(parse_info(self._info_data(), self.endpoint))
         return self._isolation
 
     def create_network(self, name: str, labels: Mapping[str, str], internal: bool) -> NetworkInfo:
