@@ -18,6 +18,8 @@ AGENT = PREFIX + "agent"
 PURPOSE = PREFIX + "purpose"
 PERSISTENT = PREFIX + "persistent"
 CREATED = PREFIX + "created"
+#: The directory a container's execs and shells start in. On Podman a keep-alive container's
+#: engine WorkingDir may be its image's instead (see core/create.py), so this label is the truth.
 WORKDIR = PREFIX + "workdir"
 #: "true" when forwarded secrets live in the container's tmpfs env file (see provision.py).
 ENVFILE = PREFIX + "envfile"
@@ -169,3 +171,14 @@ def user_labels(labels: Mapping[str, str], field: str = "labels") -> dict[str, s
 def visible_labels(labels: Mapping[str, str]) -> dict[str, str]:
     """Returns the labels a caller set, without the tool's own."""
     return {k: v for k, v in labels.items() if not k.startswith(PREFIX)}
+
+
+def workdir(labels: Mapping[str, str], engine_workdir: str) -> str:
+    """The directory a container's execs start in: its WORKDIR label, else the engine's.
+
+    A compose service runs in what its compose file says; a label it carries came with its
+    image (a snapshot's), not from the tool's create.
+    """
+    if COMPOSE_SERVICE in labels:
+        return engine_workdir
+    return labels.get(WORKDIR) or engine_workdir

@@ -12,6 +12,7 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core import compose, housekeeping, jobs, quota
 from containers_tool.core.containers import connect_command
+from containers_tool.core.create_options import SYSTEM_DIRS, engine_workdir
 from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
 from containers_tool.errors import ConflictError, EngineError, NotFoundError
 from containers_tool.models.lifecycle import CreateInput
@@ -28,31 +29,6 @@ from containers_tool.runtime.users import ROOT
 
 #: PID 1 of a tool container: the engine's init reaps zombies and forwards signals to this.
 KEEP_ALIVE = ("sleep", "infinity")
-
-#: Directories whose ownership the tool never changes, even when one is the workdir.
-SYSTEM_DIRS = frozenset(
-    {
-        "/",
-        "/tmp",  # noqa: S108 - a name to protect, not a file to write
-        "/root",
-        "/home",
-        "/usr",
-        "/etc",
-        "/var",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/opt",
-        "/srv",
-        "/proc",
-        "/sys",
-        "/dev",
-        "/run",
-        "/boot",
-        "/mnt",
-        "/media",
-    }
-)
 
 
 def _step(step: str, status: str, detail: str) -> dict[str, object]:
@@ -165,7 +141,10 @@ def plan_create(args: CreateInput, ctx: Context, *, check_image: bool = True) ->
         steps.insert(0, own_image[0])
         prov.image_key = own_image[1]
     labels = {**_labels(args, session, workdir, prov), **housekeeping.made_by(ctx, args, session)}
-    spec = _spec(args, name, image, labels, workdir, user, mounts, prov, purpose, limits)
+    lazy = bool(getattr(ctx.runtime, "slow_missing_workdir", False))
+    everything = [*mounts, *prov.mounts]
+    at = engine_workdir(args, workdir, everything, prov.image, bool(purpose), lazy=lazy)
+    spec = _spec(args, name, image, labels, at, user, mounts, prov, purpose, limits)
     draft = Draft(args, name, session, purpose, workdir, user, settle_s, mounts, prov, spec, steps)
     if check_image:
         image_step(ctx, draft)
@@ -209,7 +188,7 @@ def _spec(
     name: str,
     image: str,
     labels: dict[str, str],
-    workdir: str,
+    workdir: str | None,
     user: str | None,
     mounts: list[MountSpec],
     prov: Plan,
@@ -328,8 +307,10 @@ def _home(ctx: Context, draft: Draft, cid: str) -> None:
     workdir = draft.workdir
     mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in draft.mounts)
     own = not (mounted or workdir in SYSTEM_DIRS)
-    # The mapped user owns its workdir, with no extra exec (root owns it already).
-    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [])
+    # The mapped user owns its workdir, with no extra exec (root owns it already); a workdir
+    # the engine was not told of is made here, for root too.
+    made = draft.spec.workdir is None
+    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [], made=made)
     if own and draft.prov.uid:  # names are resolved by now
         draft.steps.append(_step("workdir", "success", f"{workdir} owned by {draft.user}"))
 

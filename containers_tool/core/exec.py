@@ -141,8 +141,10 @@ def run(ctx: Context, container: str, req: ExecRequest) -> ExecResult:
     """Runs a request in a managed container, re-resolving once if the engine forgot it."""
 
     def start(ref: Ref) -> ExecResult:
-        wrapped = replace(req, argv=wrap_argv(ref, req.argv)) if ref.envfile else req
-        return ctx.runtime.exec_command(ref.id, wrapped)
+        # The workdir is always named: the engine's WorkingDir may be the image's (see create).
+        workdir = posixpath.join(ref.workdir, req.workdir) if req.workdir else ref.workdir
+        argv = wrap_argv(ref, req.argv) if ref.envfile else req.argv
+        return ctx.runtime.exec_command(ref.id, replace(req, argv=argv, workdir=workdir))
 
     return ctx.using(container, start)
 

@@ -49,6 +49,8 @@ class RunHandle:
     argv: list[str]
     timeout: float
     background: bool
+    #: Where the command runs: the engine's WorkingDir may be the image's (see create).
+    workdir: str = "/"
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     #: Set once someone has the result: the container is then removed.
@@ -97,7 +99,9 @@ def run(args: RunInput, ctx: Context) -> dict[str, object]:
         _check_steps(draft.steps)
         undo.pop_all()
     argv = provision.wrap_argv(bool(draft.prov.secrets), shell_argv(args.command))
-    handle = RunHandle(run_id, cid, draft.name, argv, timeout, background=not args.wait)
+    handle = RunHandle(
+        run_id, cid, draft.name, argv, timeout, background=not args.wait, workdir=draft.workdir
+    )
     with _LOCK:
         _RUNS[run_id] = handle
     if args.wait:
@@ -212,7 +216,10 @@ def usage(ctx: Context, cid: str) -> dict[str, int | float | None]:
 def execute(ctx: Context, handle: RunHandle) -> None:
     """Runs the command to its end (or timeout) and records the result and usage on `handle`."""
     req = ExecRequest(
-        argv=handle.argv, timeout_s=handle.timeout, output_limit=ctx.settings.output_limit
+        argv=handle.argv,
+        workdir=handle.workdir,
+        timeout_s=handle.timeout,
+        output_limit=ctx.settings.output_limit,
     )
     result: ExecResult | None = None
     try:

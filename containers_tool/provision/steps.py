@@ -41,7 +41,8 @@ class Runner:
         req = ExecRequest(
             argv=argv,
             env=env or {},
-            workdir=workdir,
+            # The container's workdir, named: the engine's WorkingDir may be the image's.
+            workdir=workdir or self.p.workdir,
             user="0:0" if root else None,
             timeout_s=STEP_TIMEOUT,
             output_limit=4000,

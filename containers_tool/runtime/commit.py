@@ -83,8 +83,9 @@ def config_changes(
         changes.append(f"CMD {json.dumps(cmd)}")
     if entrypoint:
         changes.append(f"ENTRYPOINT {json.dumps(list(entrypoint))}")
-    if config.get("WorkingDir"):
-        changes.append(f"WORKDIR {config['WorkingDir']}")
+    workdir = lb.workdir(config.get("Labels") or {}, str(config.get("WorkingDir") or ""))
+    if workdir:
+        changes.append(f"WORKDIR {workdir}")
     # The user the container's execs ran as, not its keep-alive's root (see users.py).
     user = (config.get("Labels") or {}).get(lb.EXEC_USER_LABEL) or config.get("User")
     if user:

@@ -58,7 +58,7 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         started_at=_timestamp(state.get("StartedAt")),
         exit_code=state.get("ExitCode") if state.get("Status") == "exited" else None,
         user=str((config.get("Labels") or {}).get(lb.EXEC_USER_LABEL) or config.get("User") or ""),
-        workdir=str(config.get("WorkingDir") or ""),
+        workdir=lb.workdir(config.get("Labels") or {}, str(config.get("WorkingDir") or "")),
         ports=_ports(net.get("Ports")),
         mounts=[
             MountSpec(
