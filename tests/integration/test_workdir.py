@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from containers_tool.api import ContainersTool
 from tests.integration.conftest import BUSYBOX, unique
 
 pytestmark = pytest.mark.slow
@@ -21,18 +23,18 @@ pytestmark = pytest.mark.slow
 WHERE = 'pwd; stat -c "%u:%g %a" /workspace'
 
 
-def _engine_workdir(raw, name: str) -> str:
+def _engine_workdir(raw: Any, name: str) -> str:
     return str(raw.containers.get(name).attrs["Config"].get("WorkingDir") or "")
 
 
-def _job_output(tool, name: str, command: str) -> str:
+def _job_output(tool: ContainersTool, name: str, command: str) -> str:
     job = tool.call("exec_background", container=name, command=command)
     assert job["ok"], job
     output, offset = "", 0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         polled = tool.call("exec_poll", container=name, job_id=job["job_id"], offset=offset, wait=5)
-        output, offset = output + polled["output"], polled["offset"]
+        output, offset = output + str(polled["output"]), int(str(polled["offset"]))
         if not polled["running"]:
             return output
     raise AssertionError("the job never ended")
