@@ -6,13 +6,13 @@ import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.core import compose, housekeeping, jobs, quota
 from containers_tool.core.containers import connect_command
-from containers_tool.core.create_options import SYSTEM_DIRS, engine_workdir
+from containers_tool.core.create_options import engine_workdir, ownable
 from containers_tool.core.services import ensure_running, exit_details, settle_window, start_error
 from containers_tool.errors import ConflictError, EngineError, NotFoundError
 from containers_tool.models.lifecycle import CreateInput
@@ -305,12 +305,11 @@ def _create_container(ctx: Context, spec: ContainerSpec) -> str:
 def _home(ctx: Context, draft: Draft, cid: str) -> None:
     """HOME, passwd and files, and the workdir's owner, go in with one archive."""
     workdir = draft.workdir
-    mounted = any(PurePosixPath(workdir).is_relative_to(m.target) for m in draft.mounts)
-    own = not (mounted or workdir in SYSTEM_DIRS)
+    own = ownable(workdir, draft.mounts)
     # The mapped user owns its workdir, with no extra exec (root owns it already); a workdir
     # the engine was not told of is made here, for root too.
-    made = draft.spec.workdir is None
-    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [], made=made)
+    new = draft.spec.workdir is None
+    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [], new_dirs=new)
     if own and draft.prov.uid:  # names are resolved by now
         draft.steps.append(_step("workdir", "success", f"{workdir} owned by {draft.user}"))
 

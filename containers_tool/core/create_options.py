@@ -62,12 +62,14 @@ def engine_workdir(
     """
     if not lazy or args.keep_command or args.workdir or image or purpose:
         return workdir
+    top_level = PurePosixPath(workdir).parent == PurePosixPath("/")
+    return None if top_level and ownable(workdir, mounts) else workdir
+
+
+def ownable(workdir: str, mounts: Sequence[MountSpec]) -> bool:
+    """Tells whether create may own (or make) the workdir: no system directory, no mount's."""
     path = PurePosixPath(workdir)
-    if path.parent != PurePosixPath("/") or workdir in SYSTEM_DIRS:
-        return workdir
-    if any(path.is_relative_to(m.target) for m in mounts):
-        return workdir
-    return None
+    return workdir not in SYSTEM_DIRS and not any(path.is_relative_to(m.target) for m in mounts)
 
 
 def normalize(args: CreateInput) -> CreateInput:

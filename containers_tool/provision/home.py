@@ -55,12 +55,17 @@ def image_file(ctx: Context, cid: str, p: Plan, path: str) -> bytes | None:
 
 
 def set_up(
-    ctx: Context, cid: str, p: Plan, dirs: Sequence[tuple[str, bool]] = (), *, made: bool = False
+    ctx: Context,
+    cid: str,
+    p: Plan,
+    dirs: Sequence[tuple[str, bool]] = (),
+    *,
+    new_dirs: bool = False,
 ) -> None:
     """Resolves a named user, makes HOME and its passwd entry, and writes HOME's files.
 
     Everything goes in one archive: HOME, its files, the passwd entry, and `dirs` (path,
-    owned by the mapped user), e.g. the workdir. `made`: `dirs` do not exist yet, so they
+    owned by the mapped user), e.g. the workdir. `new_dirs`: `dirs` do not exist yet, so they
     are written for root too (else root owns them already). Files under a bind mount are held
     back in `p.deferred`: an archive would write them under the mount (Podman) or change
     owners on the host (Docker).
@@ -70,12 +75,12 @@ def set_up(
     """
     if not p.user:
         # A service running as its image's own user: nothing to resolve, no HOME to make.
-        if p.files or made:
-            _write_home(ctx, cid, p, [], 0, 0, dirs, made=made)
+        if p.files or new_dirs:
+            _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
         return
     name, _, group = p.user.partition(":")
     if not needs_passwd(p.user):
-        _write_home(ctx, cid, p, [], 0, 0, dirs, made=made)
+        _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
         return
     try:
         passwd = image_file(ctx, cid, p, "/etc/passwd")
@@ -97,7 +102,7 @@ def set_up(
         updated = with_home(passwd, uid, gid, p.home)
         if updated != passwd:
             extra.append(FileEntry("/etc/passwd", updated, 0o644, owned=False))
-    _write_home(ctx, cid, p, extra, uid, gid, dirs, made=made)
+    _write_home(ctx, cid, p, extra, uid, gid, dirs, new_dirs=new_dirs)
 
 
 def _write_home(
@@ -110,11 +115,11 @@ def _write_home(
     owned: Sequence[tuple[str, bool]] = (),
     home_made: bool = False,
     *,
-    made: bool = False,
+    new_dirs: bool = False,
 ) -> None:
     p.deferred = [f for f in p.files if under(f.path, p.mount_targets)]
     early = [f for f in p.files if not under(f.path, p.mount_targets)] + extra
-    dirs: list[tuple[str, bool]] = list(owned) if uid or made else []  # else root's already
+    dirs: list[tuple[str, bool]] = list(owned) if uid or new_dirs else []  # else root's already
     if p.home != ROOT_HOME and not under(p.home, p.mount_targets):
         if not home_made:
             # Engines create a missing parent with the child's owner: say /home is root's.
