@@ -24,6 +24,7 @@ from typing import ClassVar
 #: How long a connection waits for another process's write before giving up.
 BUSY_TIMEOUT_S = 30.0
 FILE_NAME = "state.sqlite3"
+SETUP_LOCK = "state.setup.lock"
 
 
 class Store:
@@ -97,15 +98,21 @@ class Store:
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Switching a new file to WAL, and DDL on it, can fail at once with "database is
+            # locked" when other processes do the same: SQLite skips the busy handler where
+            # waiting could deadlock. One flock around the set-up makes them take turns.
+            with file_lock(self.folder / SETUP_LOCK):
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._conn, self._pid = conn, os.getpid()
             self._ready = set()
         with self._schemas_lock:
             pending = {n: d for n, d in self._schemas.items() if n not in self._ready}
-        for name, ddl in pending.items():
-            self._conn.executescript(ddl)
-            self._ready.add(name)
+        if pending:
+            with file_lock(self.folder / SETUP_LOCK):
+                for name, ddl in pending.items():
+                    self._conn.executescript(ddl)
+                    self._ready.add(name)
         return self._conn
 
 
