@@ -112,8 +112,14 @@ for engine in "${ENGINES[@]}"; do
     dir=$(mktemp -d)
     [[ -n "$files" ]] && "$files" "$dir"
     printf 'FROM %s\n%b\n' "$BASE" "$body" >"$dir/Dockerfile"
-    out=$("$engine" build -q -t "$tag" "$dir" 2>&1) ||
-      { printf '%s\n' "$out" >&2; rm -rf "$dir"; say "$engine build of $tag failed"; exit 1; }
+    # One retry: a build beside other jobs on the engine can fail for reasons of the moment
+    # (netavark once said ENOENT while parallel tests tore networks down; a mirror may blink).
+    if ! out=$("$engine" build -q -t "$tag" "$dir" 2>&1); then
+      printf '%s\n' "$out" >&2
+      say "$engine build of $tag failed; trying once more"
+      out=$("$engine" build -q -t "$tag" "$dir" 2>&1) ||
+        { printf '%s\n' "$out" >&2; rm -rf "$dir"; say "$engine build of $tag failed"; exit 1; }
+    fi
     rm -rf "$dir"
   done
 done
