@@ -16,6 +16,7 @@ from containers_tool.core.pool import Pool
 from containers_tool.dispatch import dispatch
 from containers_tool.envelope import fail
 from containers_tool.errors import InvalidInputError, RuntimeUnavailableError
+from containers_tool.provision import layers
 from containers_tool.runtime.protocol import Runtime
 from containers_tool.settings import Settings
 
@@ -41,6 +42,8 @@ class _SessionEnd:
             self.ctx.pool.close()
         if self.reap and self.ctx.connected:
             removed = reap_session(self.ctx, parallel=parallel)
+        if self.ctx.connected:
+            layers.wait()  # a derive in the background uses this connection
         self.ctx.close()
         return removed
 

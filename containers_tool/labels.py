@@ -21,6 +21,8 @@ CREATED = PREFIX + "created"
 #: The directory a container's execs and shells start in. On Podman a keep-alive container's
 #: engine WorkingDir may be its image's instead (see core/create.py), so this label is the truth.
 WORKDIR = PREFIX + "workdir"
+#: The image the caller asked for, when the engine runs one derived from it (provision/layers.py).
+IMAGE = PREFIX + "image"
 #: "true" when forwarded secrets live in the container's tmpfs env file (see provision.py).
 ENVFILE = PREFIX + "envfile"
 #: Names of the (non-secret) variables the tool itself set: CA paths, HOME.
@@ -182,3 +184,9 @@ def workdir(labels: Mapping[str, str], engine_workdir: str) -> str:
     if COMPOSE_SERVICE in labels:
         return engine_workdir
     return labels.get(WORKDIR) or engine_workdir
+
+
+def image(labels: Mapping[str, str], engine_image: str) -> str:
+    """The image a container was made from as the caller named it: its IMAGE label, else the
+    engine's (which names a derived image when create started from one)."""
+    return labels.get(IMAGE) or engine_image

@@ -19,6 +19,7 @@ from containers_tool.models.lifecycle import CreateInput
 from containers_tool.policy import container as policy
 from containers_tool.policy import tiers
 from containers_tool.provision import home as provision_home
+from containers_tool.provision import layers
 from containers_tool.provision import plan as provision
 from containers_tool.provision import steps as provision_steps
 from containers_tool.provision.plan import Plan
@@ -80,6 +81,10 @@ class Draft:
     prov: Plan
     spec: ContainerSpec
     steps: list[dict[str, object]] = field(default_factory=list)
+    #: The key of the image with this create's HOME baked in (provision/layers.py), if any,
+    #: and whether the spec names it (then HOME, passwd and the workdir's owner are in it).
+    layer: str | None = None
+    baked: bool = False
 
 
 def create(args: CreateInput, ctx: Context) -> dict[str, object]:
@@ -102,6 +107,7 @@ def create(args: CreateInput, ctx: Context) -> dict[str, object]:
         if member is not None:
             cid, info, user = adopt(ctx, draft, member.id, member.name, member.steps, undo)
         else:
+            layers.use(ctx, draft, _home_dirs(draft))
             cid, info, user = make(ctx, draft, undo)
             ctx.remember(info)  # what start's inspect said: the caller's resolve asks no more
         undo.pop_all()  # success: keep it
@@ -243,7 +249,7 @@ def make(
         labels = {**draft.spec.labels, **joins.labels}
         draft.spec = replace(draft.spec, network=joins.networks[0], labels=labels)
     with quota.slot(ctx):  # count and create as one step, whatever runs beside it
-        cid = _create_container(ctx, draft.spec)
+        cid = _create(ctx, draft)
     undo.callback(ctx.runtime.remove_container, cid)
     for extra in dict.fromkeys(joins.networks[1:]):  # engines take one network at create
         ctx.require(Networks, "create with networks").connect_network(extra, cid, [])
@@ -286,9 +292,16 @@ def adopt(
     return cid, info, draft.user
 
 
-def _create_container(ctx: Context, spec: ContainerSpec) -> str:
+def _create(ctx: Context, draft: Draft) -> str:
+    spec = draft.spec
     try:
-        return ctx.runtime.create_container(spec)
+        try:
+            return ctx.runtime.create_container(spec)
+        except NotFoundError:
+            if not draft.baked:
+                raise
+            layers.unuse(ctx, draft)  # another process removed it: write the archive instead
+            return ctx.runtime.create_container(draft.spec)
     except ConflictError as exc:
         raise ConflictError(
             f"A container named {spec.name!r} already exists.",
@@ -302,16 +315,21 @@ def _create_container(ctx: Context, spec: ContainerSpec) -> str:
         ) from exc
 
 
+def _home_dirs(draft: Draft) -> list[tuple[str, bool]]:
+    # The mapped user owns its workdir, with no extra exec (root owns it already).
+    return [(draft.workdir, True)] if ownable(draft.workdir, draft.mounts) else []
+
+
 def _home(ctx: Context, draft: Draft, cid: str) -> None:
     """HOME, passwd and files, and the workdir's owner, go in with one archive."""
-    workdir = draft.workdir
-    own = ownable(workdir, draft.mounts)
-    # The mapped user owns its workdir, with no extra exec (root owns it already); a workdir
-    # the engine was not told of is made here, for root too.
-    new = draft.spec.workdir is None
-    provision_home.set_up(ctx, cid, draft.prov, [(workdir, True)] if own else [], new_dirs=new)
-    if own and draft.prov.uid:  # names are resolved by now
-        draft.steps.append(_step("workdir", "success", f"{workdir} owned by {draft.user}"))
+    dirs = _home_dirs(draft)
+    if not draft.baked:
+        # A workdir the engine was not told of is made here, for root too.
+        new = draft.spec.workdir is None
+        tar = provision_home.set_up(ctx, cid, draft.prov, dirs, new_dirs=new)
+        layers.bake_later(ctx, draft, tar)
+    if dirs and draft.prov.uid:  # names are resolved by now
+        draft.steps.append(_step("workdir", "success", f"{draft.workdir} owned by {draft.user}"))
 
 
 def _start(ctx: Context, draft: Draft, cid: str) -> tuple[ContainerInfo, str | None]:
@@ -346,7 +364,7 @@ def _result(
     result: dict[str, object] = {
         "container": name,
         "id": cid[:12],
-        "image": draft.spec.image,
+        "image": lb.image(draft.spec.labels, draft.spec.image),
         "runtime": ctx.runtime.name,
         "workdir": workdir,
         "user": user,

@@ -6,8 +6,9 @@ from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ConflictError, EngineError
 from containers_tool.models.cache import CacheClearInput
+from containers_tool.provision import layers
 from containers_tool.registry import operation
-from containers_tool.runtime.capabilities import Images
+from containers_tool.runtime.capabilities import Images, Layers
 
 
 @operation("cache_clear", CacheClearInput)
@@ -38,6 +39,9 @@ def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
         for ref in image.tags or [image.id]:
             ctx.require(Images, "cache_clear").remove_image(ref)
             removed.append(ref)
+    if not args.purpose and (derived := ctx.capability(Layers)) is not None:
+        # HOME layers (provision/layers.py) are cache too; one a container runs stays.
+        removed += layers.prune(derived, ctx.engine_key, keep=0)
     left = [t for t in tags if ctx.require(Images, "cache_clear").image_exists(t)]
     if left:
         raise EngineError(

@@ -34,7 +34,7 @@ def _row(info: ContainerInfo, ctx: Context, lifetime: dict[str, object]) -> dict
     return {
         "name": info.name,
         "status": info.state,
-        "image": info.image,
+        "image": lb.image(info.labels, info.image),
         "purpose": _purpose(info),
         "session_id": owner,
         # Another session's rows are its persistent containers, shared within the tenant.
@@ -89,7 +89,7 @@ def status(args: StatusInput, ctx: Context) -> dict[str, object]:
         "id": info.id[:12],
         "state": info.state,
         "exit_code": info.exit_code,
-        "image": info.image,
+        "image": lb.image(info.labels, info.image),
         "runtime": ctx.runtime.name,
         "user": info.user,
         "workdir": info.workdir,

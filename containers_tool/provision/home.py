@@ -61,7 +61,7 @@ def set_up(
     dirs: Sequence[tuple[str, bool]] = (),
     *,
     new_dirs: bool = False,
-) -> None:
+) -> bytes | None:
     """Resolves a named user, makes HOME and its passwd entry, and writes HOME's files.
 
     Everything goes in one archive: HOME, its files, the passwd entry, and `dirs` (path,
@@ -70,18 +70,20 @@ def set_up(
     back in `p.deferred`: an archive would write them under the mount (Podman) or change
     owners on the host (Docker).
 
+    Returns:
+        The archive written, if any.
+
     Raises:
         InvalidInputError: `user` names a user or group the image does not define.
     """
     if not p.user:
         # A service running as its image's own user: nothing to resolve, no HOME to make.
         if p.files or new_dirs:
-            _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
-        return
+            return _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
+        return None
     name, _, group = p.user.partition(":")
     if not needs_passwd(p.user):
-        _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
-        return
+        return _write_home(ctx, cid, p, [], 0, 0, dirs, new_dirs=new_dirs)
     try:
         passwd = image_file(ctx, cid, p, "/etc/passwd")
     except EngineError as exc:
@@ -102,7 +104,7 @@ def set_up(
         updated = with_home(passwd, uid, gid, p.home)
         if updated != passwd:
             extra.append(FileEntry("/etc/passwd", updated, 0o644, owned=False))
-    _write_home(ctx, cid, p, extra, uid, gid, dirs, new_dirs=new_dirs)
+    return _write_home(ctx, cid, p, extra, uid, gid, dirs, new_dirs=new_dirs)
 
 
 def _write_home(
@@ -116,7 +118,7 @@ def _write_home(
     home_made: bool = False,
     *,
     new_dirs: bool = False,
-) -> None:
+) -> bytes | None:
     p.deferred = [f for f in p.files if under(f.path, p.mount_targets)]
     early = [f for f in p.files if not under(f.path, p.mount_targets)] + extra
     dirs: list[tuple[str, bool]] = list(owned) if uid or new_dirs else []  # else root's already
@@ -127,8 +129,11 @@ def _write_home(
             dirs.append((p.home, True))
         inside = {d for f in early if f.owned for d in parents(f.path, p.home)}
         dirs += [(d, True) for d in sorted(inside)]
-    if early or dirs:
-        ctx.runtime.put_archive(cid, "/", archive(early, dirs, uid, gid))
+    if not (early or dirs):
+        return None
+    tar = archive(early, dirs, uid, gid)
+    ctx.runtime.put_archive(cid, "/", tar)
+    return tar
 
 
 def write_files(ctx: Context, cid: str, p: Plan) -> None:

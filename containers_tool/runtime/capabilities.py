@@ -255,6 +255,28 @@ class Stats(Runtime, Protocol):
 
 
 @runtime_checkable
+class Layers(Images, Protocol):
+    """Deriving an image from another plus one archive, with nothing run (Docker).
+
+    Not in CAPABILITIES: no operation needs it; create uses it to save a write per container.
+    """
+
+    def derive_image(self, base: str, tar: bytes, ref: str) -> str:
+        """Saves `base` with `tar` extracted at / as image `ref`; returns the new image's id.
+
+        The new image's config (command, env, labels, user, workdir) is `base`'s.
+
+        Raises:
+            NotFoundError: No such base image.
+        """
+        ...
+
+    def derived_images(self, repository: str) -> list[ImageInfo]:
+        """Returns the images tagged in `repository` (every tag of it), with created times."""
+        ...
+
+
+@runtime_checkable
 class Engine(Commit, Networks, Volumes, Shell, Stats, Protocol):
     """A backend with every capability (Docker and Podman)."""
 

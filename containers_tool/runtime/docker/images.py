@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +24,11 @@ from containers_tool.runtime.types import (
     BUILD_SILENCE_S,
     ImageInfo,
 )
+
+#: Names of the holder containers `derive_image` commits (never started, removed at once).
+HOLDER_PREFIX = "ct-layer-holder-"
+#: A holder older than this was left by a process that died; the next derive removes it.
+HOLDER_STALE_S = 600
 
 
 class DockerImages:
@@ -50,6 +57,54 @@ class DockerImages:
             )
             for r in rows or []
         ]
+
+    def derive_image(self, base: str, tar: bytes, ref: str) -> str:
+        """See Layers.derive_image: a never-started holder container, one archive, one commit."""
+        repo, _, tag = ref.rpartition(":")
+        with _engine_errors(f"Image {base!r}"):
+            self._sweep_holders()
+            config = self._api.inspect_image(base).get("Config") or {}  # type: ignore[no-untyped-call]
+            runs = config.get("Cmd") or config.get("Entrypoint")
+            # No labels on the holder: a commit merges the container's labels into the image.
+            holder = self._api.create_container(
+                base,
+                None if runs else ["true"],  # never run; create only needs a command
+                name=f"{HOLDER_PREFIX}{secrets.token_hex(6)}",
+                network_disabled=True,
+            )["Id"]
+            try:
+                self._api.put_archive(holder, "/", tar)
+                # `conf` is the base's config, so the holder's (its command, its hostname)
+                # stays out of the image; a plain commit would copy them in.
+                made = self._api.commit(holder, repository=repo, tag=tag, pause=False, conf=config)
+            finally:
+                self._api.remove_container(holder, force=True)
+        return str(made["Id"])
+
+    def derived_images(self, repository: str) -> list[ImageInfo]:
+        """See Layers.derived_images."""
+        with _engine_errors("Docker"):
+            rows = self._api.images(name=repository)
+        return [
+            ImageInfo(
+                id=str(r.get("Id", "")),
+                tags=[t for t in r.get("RepoTags") or [] if t.startswith(repository + ":")],
+                labels=dict(r.get("Labels") or {}),
+                created=str(r.get("Created") or ""),
+            )
+            for r in rows or []
+        ]
+
+    def _sweep_holders(self) -> None:
+        # A process killed mid-derive leaves its holder: created, never started, unlabelled.
+        old = time.time() - HOLDER_STALE_S
+        for row in self._api.containers(all=True, filters={"name": HOLDER_PREFIX}):
+            names = row.get("Names") or []
+            if any(n.lstrip("/").startswith(HOLDER_PREFIX) for n in names) and (
+                int(row.get("Created") or 0) < old
+            ):
+                with contextlib.suppress(docker.errors.APIError):
+                    self._api.remove_container(row["Id"], force=True)
 
     def tag_image(self, ref: str, new_ref: str) -> None:
         """See Runtime.tag_image."""
