@@ -4,7 +4,8 @@ Usage: .venv/bin/python -m bench.bench_purposes [--engine docker|podman] [--crea
 The warm create includes everything create(purpose=...) does (cache lookup, HOME/CA/git files,
 the purpose probe); the raw figure is the SDK's run of the same cached image, on the network the
 tool's container joined. When the host has a ~/.gitconfig the tool forwards it in one archive
-PUT, which the raw run does not do: "raw+PUT" is the raw run followed by that same PUT.
+PUT, which the raw run does not do: "raw+PUT" is the raw run followed by that same PUT, and
+"no git" is the warm create with forward_git=false (nothing to write) against the plain raw run.
 """
 
 from __future__ import annotations
@@ -46,13 +47,17 @@ def bench(engine: str, creates: int) -> dict[str, float]:
             tag = str(cold["image"])
             gitconfig = Path.home() / ".gitconfig"
             forwarded = {"/root/.gitconfig": gitconfig.read_bytes()} if gitconfig.is_file() else {}
-            warm, plain, put = [], [], []
+            warm: list[float] = []
+            plain: list[float] = []
+            put: list[float] = []
+            bare: list[float] = []
             for _ in range(creates):
-                start = time.perf_counter()
-                made = tool.call("create", purpose="b-purpose")
-                warm.append((time.perf_counter() - start) * 1000)
-                assert made["cache_used"] is True, made
-                tool.call("destroy", container=made["container"])
+                for fields, samples in (({}, warm), ({"forward_git": False}, bare)):
+                    start = time.perf_counter()
+                    made = tool.call("create", purpose="b-purpose", **fields)
+                    samples.append((time.perf_counter() - start) * 1000)
+                    assert made["cache_used"] is True, made
+                    tool.call("destroy", container=made["container"])
                 start = time.perf_counter()
                 c = raw_run(raw, tag, **on_net)
                 plain.append((time.perf_counter() - start) * 1000)
@@ -67,7 +72,7 @@ def bench(engine: str, creates: int) -> dict[str, float]:
         finally:
             tool.close()
             raw.close()
-    warm_ms, raw_ms, put_ms = (statistics.median(s) for s in (warm, plain, put))
+    warm_ms, raw_ms, put_ms, bare_ms = (statistics.median(s) for s in (warm, plain, put, bare))
     return {
         "cold_ms": cold_ms,
         "warm_ms": warm_ms,
@@ -75,6 +80,8 @@ def bench(engine: str, creates: int) -> dict[str, float]:
         "ratio": warm_ms / raw_ms,
         "put_ms": put_ms,
         "put_ratio": warm_ms / put_ms,
+        "bare_ms": bare_ms,
+        "bare_ratio": bare_ms / raw_ms,
     }
 
 
@@ -85,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'engine':8} {'cold build+create':>18} {'warm create':>12} {'raw':>9} {'ratio':>7}"
-        f" {'raw+PUT':>9} {'ratio':>7}"
+        f" {'raw+PUT':>9} {'ratio':>7} {'no git':>8} {'ratio':>7}"
     )
     for engine in args.engine or ["docker", "podman"]:
         print(f"# {engine}: {load()} before the run")
@@ -93,6 +100,7 @@ def main() -> None:
         print(
             f"{engine:8} {r['cold_ms']:16.0f}ms {r['warm_ms']:10.0f}ms {r['raw_ms']:9.0f}ms "
             f"{r['ratio']:6.2f}x {r['put_ms']:7.0f}ms {r['put_ratio']:6.2f}x"
+            f" {r['bare_ms']:6.0f}ms {r['bare_ratio']:6.2f}x"
         )
 
 
