@@ -24,7 +24,7 @@ from containers_tool.provision import plan as provision
 from containers_tool.provision import steps as provision_steps
 from containers_tool.provision.plan import Plan
 from containers_tool.provision.purposes import Purpose
-from containers_tool.runtime.capabilities import Images, Networks
+from containers_tool.runtime.capabilities import Images, Layers, Networks
 from containers_tool.runtime.types import ContainerInfo, ContainerSpec, MountSpec
 from containers_tool.runtime.users import ROOT
 
@@ -165,7 +165,9 @@ def image_step(ctx: Context, draft: Draft, present: bool = False) -> None:
     if present:
         draft.steps.insert(0, _step("image", "success", f"{image} present locally"))
         return
-    want_id = provision_home.needs_passwd(draft.user or "")  # its files are cached by image id
+    # Image files are cached by image id, and HOME layers are keyed by it (Docker's image
+    # exists check is an inspect anyway).
+    want_id = provision_home.needs_passwd(draft.user or "") or ctx.capability(Layers) is not None
     step, draft.prov.image_key = ensure_image(
         ctx, image, explicit=draft.args.image is not None, want_id=want_id
     )

@@ -77,6 +77,15 @@ GIT_SKIP = re.compile(
 #: url.<base>.insteadOf rewrites to SSH: without the agent forwarded they break every fetch.
 SSH_URL = re.compile(r"^(?:ssh://|git\+ssh://|ssh\+git://|[\w.-]+@[\w.-]+:)")
 
+#: Sections of a forwarded git config that hold identity and preferences, never a credential.
+PLAIN_GIT_SECTIONS = frozenset(
+    {
+        "user", "core", "init", "alias", "pull", "push", "fetch", "merge", "diff", "color",
+        "rebase", "advice", "help", "log", "status", "format", "rerere", "column", "commit",
+        "safe", "branch",
+    }
+)  # fmt: skip
+
 EnvMode = Literal["auto", "none", "all"] | list[str]
 
 
@@ -203,6 +212,26 @@ def git_config_text(ssh: bool = False) -> str | None:
             continue
         sections.setdefault((section, sub or None), []).append((name, value))
     return _gitconfig(sections.items())
+
+
+def plain_git_config(text: str) -> bool:
+    """Tells whether a forwarded git config holds only identity and preferences.
+
+    Such a file may be kept in a cached image (provision/layers.py). Every section must be one
+    of PLAIN_GIT_SECTIONS and no line may name a URL: rewrites, remotes and http settings can
+    carry a user part or a token, and stay out of every image.
+    """
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if "://" in stripped:
+            return False
+        if stripped.startswith("["):
+            section = re.split(r'[\s."\]]', stripped[1:], maxsplit=1)[0].lower()
+            if section not in PLAIN_GIT_SECTIONS:
+                return False
+    return True
 
 
 def _gitconfig(items: Iterable[tuple[tuple[str, str | None], list[tuple[str, str]]]]) -> str:

@@ -1,17 +1,19 @@
-"""A mapped user's HOME, passwd entry and workdir owner, baked once per image (Docker).
+"""A create's HOME archive, baked once per image into a derived image (Docker).
 
 Every archive Docker writes into a container re-executes the daemon's untar helper: about
-45 ms, a sixth of a create. A create for a numeric non-root user with no file to forward writes
-the same archive each time for one image: HOME and its parents, the passwd entry, the workdir's
-owner. So the first such create writes it as usual, and a background thread has the engine
-derive `image + that archive` as `localhost/containers-tool/home:<key>` (a holder container
-that never runs, one archive, one commit). Later creates start from the derived image and
-write nothing. The container holds the same files either way, and its config is the image's;
-the engine names the derived image, the tool the caller's (label `lb.IMAGE`).
+45 ms, a sixth of a create. A create for a numeric user writes the same archive each time for
+one image: HOME and its parents, the passwd entry, the workdir's owner, and the forwarded git
+config when it holds only identity and preferences. So the first such create writes it as
+usual, and a background thread has the engine derive `image + that archive` as
+`localhost/containers-tool/home:<key>` (a holder container that never runs, one archive, one
+commit). Later creates start from the derived image and write nothing. The container holds the
+same files either way, and its config is the image's; the engine names the derived image, the
+tool the caller's (label `lb.IMAGE`).
 
-Only fixed content goes in: forwarded files (git config, keys, the CA bundle) are never part of
-an image. Derived images are cache: `cache_clear` removes them, and at most `LAYERS_MAX` are
-kept per engine (the oldest go first, unless a container still uses one).
+Nothing that may carry a credential goes in: keys, tokens, the env file, a git config with a
+URL or a credential section, or any other forwarded file keep the archive written per create.
+Derived images are cache: `cache_clear` removes them, and at most `LAYERS_MAX` are kept per
+engine (the oldest go first, unless a container still uses one).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING
 from containers_tool import labels as lb
 from containers_tool.context import Context
 from containers_tool.errors import ToolError
+from containers_tool.provision import credentials as cred
+from containers_tool.provision.files import FileEntry
 from containers_tool.runtime.capabilities import Layers
 
 if TYPE_CHECKING:
@@ -50,21 +54,34 @@ def ref(key: str) -> str:
 
 
 def key_of(ctx: Context, draft: Draft, dirs: list[tuple[str, bool]]) -> str | None:
-    """The derived image's key when this create's archive is the same for every create of its
-    image, else None: Docker, the keep-alive, a numeric non-root user, no files, no mounts.
+    """The derived image's key when this create writes an archive that may be kept in an
+    image, else None: Docker, the keep-alive, a numeric user, no mounts, and no file but a
+    git config of identity and preferences (`credentials.plain_git_config`).
 
     Args:
         dirs: The (path, owned) directories the archive makes besides HOME (the workdir).
     """
     p = draft.prov
-    fixed = not (draft.args.keep_command or p.files or p.mount_targets or draft.mounts)
-    if not (fixed and p.uid and p.gid is not None and p.image_key):
+    fixed = not (draft.args.keep_command or p.mount_targets or draft.mounts)
+    if not (fixed and p.uid is not None and p.gid is not None and p.image_key):
         return None
+    if not all(_keepable(f) for f in p.files):
+        return None
+    new_dirs = draft.spec.workdir is None
+    if p.uid == 0 and not (p.files or new_dirs):
+        return None  # root's HOME is there already: nothing is written
     if ctx.capability(Layers) is None:
         return None
+    files = [[f.path, f.mode, f.owned, hashlib.sha256(f.content).hexdigest()] for f in p.files]
     # The passwd entry comes from the image's own /etc/passwd: its id keys that too.
-    facts = [p.image_key, p.uid, p.gid, p.home, dirs, draft.spec.workdir is None]
+    facts = [p.image_key, p.uid, p.gid, p.home, dirs, new_dirs, files]
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:32]
+
+
+def _keepable(entry: FileEntry) -> bool:
+    if entry.step != "git" or not entry.path.endswith("/.gitconfig"):
+        return False
+    return cred.plain_git_config(entry.content.decode("utf-8", "replace"))
 
 
 def use(ctx: Context, draft: Draft, dirs: list[tuple[str, bool]]) -> None:

@@ -179,3 +179,56 @@ def test_prune_keeps_a_derived_image_a_container_uses(tool: ContainersTool, raw:
     # What cache_clear calls; not cache_clear itself, which would drop every purpose image too.
     assert tag in layers.prune(found, tool.context.engine_key, keep=0)
     assert tag not in _derived(raw)
+
+
+@pytest.mark.parametrize("user", ["1000:1000", "0:0"])
+def test_a_plain_git_config_is_baked_with_home(
+    tool: ContainersTool, raw: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, user: str
+) -> None:
+    gitconfig = tmp_path / "gitconfig"
+    marker = secrets.token_hex(4)  # its own content: its own derived image
+    gitconfig.write_text(f"[user]\n\tname = Layer {marker}\n[alias]\n\tst = status\n", "utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    seen, images = [], []
+    for _ in range(2):
+        made = tool.call("create", image=BUSYBOX, user=user, forward_git=True)
+        assert made["ok"], made
+        ran = tool.call(
+            "exec",
+            container=made["container"],
+            command='stat -c %u:%g ~/.gitconfig; grep -c "Layer ' + marker + '" ~/.gitconfig',
+        )
+        seen.append(ran["stdout"])
+        images.append(_engine_view(raw, str(made["container"]))[0])
+        tool.call("destroy", container=made["container"])
+        layers.wait()
+    uid = user.partition(":")[0]
+    assert seen == [f"{uid}:{uid}\n1\n"] * 2
+    assert images[0] == BUSYBOX
+    baked = tool.context.capability(Layers) is not None
+    assert images[1].startswith(layers.REPO + ":") if baked else images[1] == BUSYBOX
+    if baked:
+        raw.images.remove(images[1])
+
+
+def test_a_git_config_that_names_a_url_is_never_baked(
+    tool: ContainersTool, raw: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    gitconfig = tmp_path / "gitconfig"
+    token = secrets.token_hex(8)
+    gitconfig.write_text(
+        f'[user]\n\tname = U\n[url "https://x:{token}@git.example/"]\n'
+        "\tinsteadOf = https://git.example/\n",
+        "utf-8",
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    images = []
+    for _ in range(2):
+        made = tool.call("create", image=BUSYBOX, user="1000:1000", forward_git=True)
+        assert made["ok"], made
+        ran = tool.call("exec", container=made["container"], command="grep -c x: ~/.gitconfig")
+        assert ran["stdout"] == "1\n", ran  # forwarded, as ever: only not into an image
+        images.append(_engine_view(raw, str(made["container"]))[0])
+        tool.call("destroy", container=made["container"])
+        layers.wait()
+    assert images == [BUSYBOX, BUSYBOX]
