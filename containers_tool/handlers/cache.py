@@ -14,6 +14,7 @@ from containers_tool.runtime.capabilities import Images, Layers
 @operation("cache_clear", CacheClearInput)
 def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
     """Removes cache images; a conflict names the containers still using one."""
+    layers.wait()  # a HOME layer still being derived would outlive the clear
     wanted = {lb.MANAGED_BY: lb.MANAGER, lb.CACHE_LABEL: "true"}
     if args.purpose:
         wanted[lb.PURPOSE] = args.purpose
