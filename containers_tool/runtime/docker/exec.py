@@ -33,6 +33,21 @@ def _shutdown(sock: Any) -> None:
         raw.shutdown(socket.SHUT_RDWR)
 
 
+def _reader(sock: Any) -> Any:
+    """Returns `read(n)` for an attached exec's stream, starting with what is already buffered.
+
+    http.client reads the upgrade response's headers through a buffered file, which may take in
+    the first frames too when they arrive with the headers (over an ssh tunnel about one fast
+    exec in ten). The SDK hands back the socket under that file, so reading the socket alone
+    loses those frames: output of a quick command came back empty.
+    """
+    response = getattr(sock, "_response", None)
+    buffered = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    if buffered is not None and hasattr(buffered, "read1"):
+        return buffered.read1
+    return lambda n: socket_read(sock, n)
+
+
 def _close(sock: Any) -> None:
     # The SDK hands back a SocketIO over the connection's socket: close both, or the fd leaks.
     for part in (sock, getattr(sock, "_sock", None)):
@@ -75,7 +90,7 @@ class DockerExec:
         with _engine_errors(subject):
             return collect(
                 req,
-                read_frames(lambda n: socket_read(sock, n)),
+                read_frames(_reader(sock)),
                 kill=lambda: self._kill_marked(container, marker, user),
                 abort=lambda: _shutdown(sock),
                 close=lambda: _close(sock),
