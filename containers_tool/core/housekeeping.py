@@ -118,9 +118,15 @@ def _remove(
     ctx: Context, info: ContainerInfo, reason: str, detail: str, last: float | None
 ) -> Removal | None:
     session = info.labels.get(lb.SESSION)
+    stone = Tombstone(info.name, session, tenant_of(info.labels), reason, time.time(), last, detail)
+    # Buried before the removal: another process that finds the container gone a moment later
+    # must read why (buried after, it could say a bare "no such container" in between).
+    ctx.activity.store.bury(stone, info.id)
     try:
         remove(ctx, info.name, info.id, info.labels)
     except ToolError as exc:
+        if not isinstance(exc, NotFoundError):  # gone already: another sweep removed it
+            ctx.activity.store.unbury(info.name)
         event(
             "container.remove.failed",
             logging.WARNING,
@@ -130,8 +136,6 @@ def _remove(
             error_code=exc.code,
         )
         return None
-    stone = Tombstone(info.name, session, tenant_of(info.labels), reason, time.time(), last, detail)
-    ctx.activity.store.bury(stone, info.id)
     ctx.activity.forget_seen(info.id)
     name = "container.expired" if reason == "expired" else "container.reaped"
     event(
