@@ -168,9 +168,8 @@ def image_step(ctx: Context, draft: Draft, present: bool = False) -> None:
     # Image files are cached by image id, and HOME layers are keyed by it (Docker's image
     # exists check is an inspect anyway).
     want_id = provision_home.needs_passwd(draft.user or "") or ctx.capability(Layers) is not None
-    step, draft.prov.image_key = ensure_image(
-        ctx, image, explicit=draft.args.image is not None, want_id=want_id
-    )
+    step, found = ensure_image(ctx, image, explicit=draft.args.image is not None, want_id=want_id)
+    draft.prov.image_key = draft.prov.image_id = found
     draft.steps.insert(0, step)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from containers_tool import labels as lb
 from containers_tool.context import Context
-from containers_tool.errors import ConflictError, EngineError
+from containers_tool.errors import ConflictError, EngineError, NotFoundError
 from containers_tool.models.cache import CacheClearInput
 from containers_tool.provision import layers
 from containers_tool.registry import operation
@@ -38,7 +38,12 @@ def cache_clear(args: CacheClearInput, ctx: Context) -> dict[str, object]:
     removed: list[str] = []
     for image in images:
         for ref in image.tags or [image.id]:
-            ctx.require(Images, "cache_clear").remove_image(ref)
+            try:
+                ctx.require(Images, "cache_clear").remove_image(ref)
+            except NotFoundError:
+                # Gone with its child: removing a HOME layer removes its untagged parent (a
+                # purpose image a cache_bust replaced) as well.
+                continue
             removed.append(ref)
     if not args.purpose and (derived := ctx.capability(Layers)) is not None:
         # HOME layers (provision/layers.py) are cache too; one a container runs stays.

@@ -51,6 +51,8 @@ class CachedImage:
     cache_used: bool
     build_ms: int
     steps: int
+    #: The image's id, when asked for (`want_id`); "" otherwise.
+    id: str = ""
 
 
 def cache_key(purpose: Purpose, base_id: str, ca_digest: str | None) -> str:
@@ -117,6 +119,7 @@ def ensure_purpose_image(
     *,
     cache_bust: bool = False,
     on_line: Callable[[str], None] | None = None,
+    want_id: bool = False,
 ) -> CachedImage:
     """Returns the purpose's cached image, building it once if needed.
 
@@ -129,6 +132,16 @@ def ensure_purpose_image(
         InvalidInputError: The backend has no local images to build into.
     """
     runtime = require(engine, Images, "create with purpose")
+
+    def present() -> str | None:
+        # The id, not the tag, tells a cache_bust rebuild from the image it replaced.
+        if not want_id:
+            return "" if runtime.image_exists(tag) else None
+        try:
+            return runtime.inspect_image(tag).id
+        except NotFoundError:
+            return None
+
     try:  # one inspect says whether the base is present and its id
         base_id = runtime.inspect_image(purpose.image).id
     except NotFoundError:
@@ -144,12 +157,12 @@ def ensure_purpose_image(
     ca_digest = hashlib.sha256(ca_bytes).hexdigest() if ca_bytes is not None else None
     key = cache_key(purpose, base_id, ca_digest)
     tag = f"{REPO}/{purpose.name}:{key}"
-    if not cache_bust and runtime.image_exists(tag):
-        return CachedImage(tag, key, True, 0, 0)
+    if not cache_bust and (found := present()) is not None:
+        return CachedImage(tag, key, True, 0, 0, found)
     with _build_lock(settings, key):
         # Another process may have built it while this one waited for the lock.
-        if not cache_bust and runtime.image_exists(tag):
-            return CachedImage(tag, key, True, 0, 0)
+        if not cache_bust and (found := present()) is not None:
+            return CachedImage(tag, key, True, 0, 0, found)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="containers-tool-build-") as ctx_dir:
             context = Path(ctx_dir)
@@ -174,7 +187,8 @@ def ensure_purpose_image(
             with contextlib.suppress(ToolError):
                 runtime.remove_image(candidate)  # only the candidate tag once `tag` is on it
         steps = sum(1 for line in text.splitlines() if line.startswith(("RUN", "COPY", "ENV")))
-        return CachedImage(tag, key, False, int((time.perf_counter() - start) * 1000), steps)
+        ms = int((time.perf_counter() - start) * 1000)
+        return CachedImage(tag, key, False, ms, steps, present() or "")
 
 
 def probe(runtime: Runtime, purpose: Purpose, image: str) -> None:

@@ -63,7 +63,7 @@ def key_of(ctx: Context, draft: Draft, dirs: list[tuple[str, bool]]) -> str | No
     """
     p = draft.prov
     fixed = not (draft.args.keep_command or p.mount_targets or draft.mounts)
-    if not (fixed and p.uid is not None and p.gid is not None and p.image_key):
+    if not (fixed and p.uid is not None and p.gid is not None and p.image_id):
         return None
     if not all(_keepable(f) for f in p.files):
         return None
@@ -73,8 +73,9 @@ def key_of(ctx: Context, draft: Draft, dirs: list[tuple[str, bool]]) -> str | No
     if ctx.capability(Layers) is None:
         return None
     files = [[f.path, f.mode, f.owned, hashlib.sha256(f.content).hexdigest()] for f in p.files]
-    # The passwd entry comes from the image's own /etc/passwd: its id keys that too.
-    facts = [p.image_key, p.uid, p.gid, p.home, dirs, new_dirs, files]
+    # The passwd entry comes from the image's own /etc/passwd: its id keys that too. An id, not
+    # a tag: a purpose rebuilt by cache_bust keeps its tag and must not get the old layer.
+    facts = [p.image_id, p.uid, p.gid, p.home, dirs, new_dirs, files]
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:32]
 
 
@@ -117,7 +118,7 @@ def _exists(ctx: Context, at: tuple[str | None, str]) -> bool:
 
 def bake_later(ctx: Context, draft: Draft, tar: bytes | None) -> None:
     """Derives the image for the draft's key in the background, from the archive just written."""
-    key, base = draft.layer, draft.prov.image_key
+    key, base = draft.layer, draft.prov.image_id
     if key is None or draft.baked or not tar or base is None:
         return
     layers, at = ctx.require(Layers, "create"), (ctx.engine_key, key)

@@ -25,6 +25,7 @@ from containers_tool.provision.credentials import secret_looking
 from containers_tool.provision.files import FileEntry
 from containers_tool.provision.images import ensure_purpose_image
 from containers_tool.provision.purposes import Forward, Purpose
+from containers_tool.runtime.capabilities import Layers
 from containers_tool.runtime.types import MountSpec
 
 ROOT_HOME = "/root"
@@ -70,6 +71,7 @@ class Plan:
     probe: dict[str, object] | None = None
     steps: list[dict[str, object]] = field(default_factory=list)
     image_key: str | None = None  # image id (or purpose tag) keying provision.home's cache
+    image_id: str | None = None  # the image's id, when known (HOME layers are keyed by it)
 
     @property
     def root(self) -> bool:
@@ -166,9 +168,12 @@ def plan(ctx: Context, args: CreateInput, user: str, workdir: str) -> Plan:
             ca,
             cache_bust=args.cache_bust,
             on_line=ctx.on_build_line,
+            want_id=ctx.capability(Layers) is not None,
         )
         out.image, out.cache_used = built.tag, built.cache_used
-        out.image_key = built.tag if built.cache_used else None  # just built: read its files
+        # Just built: read its files. The id, where known, also tells a rebuilt tag apart.
+        out.image_key = (built.id or built.tag) if built.cache_used else None
+        out.image_id = built.id or None
         detail = (
             f"{built.tag} (cached)"
             if built.cache_used

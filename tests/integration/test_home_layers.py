@@ -17,6 +17,7 @@ from containers_tool import ContainersTool
 from containers_tool import labels as lb
 from containers_tool.provision import layers
 from containers_tool.runtime.capabilities import Layers
+from containers_tool.settings import Settings
 from tests.integration.conftest import BUSYBOX, DEBIAN
 
 pytestmark = pytest.mark.slow
@@ -232,3 +233,30 @@ def test_a_git_config_that_names_a_url_is_never_baked(
         tool.call("destroy", container=made["container"])
         layers.wait()
     assert images == [BUSYBOX, BUSYBOX]
+
+
+def test_a_purpose_rebuilt_by_cache_bust_never_gets_the_old_layer(
+    engine: str, raw: Any, tmp_path: Any
+) -> None:
+    # cache_bust rebuilds a purpose under the same tag: a layer keyed by the tag would bring
+    # the old build's files back.
+    (tmp_path / "t-layer.yaml").write_text(
+        "name: t-layer\ndescription: layers\nimage: localhost/base/busybox:latest\n"
+        "setup: ['cat /proc/sys/kernel/random/uuid > /etc/built']\nprobe: test -s /etc/built\n",
+        encoding="utf-8",
+    )
+    tool = ContainersTool(Settings(runtime=engine, purposes_dir=str(tmp_path)))
+    fields = {"purpose": "t-layer", "user": "1000:1000", "forward_git": False}
+    try:
+        builds = []
+        for bust in (False, False, True, False):  # build, bake, rebuild, after the rebuild
+            made = tool.call("create", cache_bust=bust, **fields)
+            assert made["ok"], made
+            ran = tool.call("exec", container=made["container"], command="cat /etc/built")
+            builds.append(ran["stdout"])
+            tool.call("destroy", container=made["container"])
+            layers.wait()
+        assert builds[0] == builds[1] != builds[2] == builds[3]
+    finally:
+        tool.call("cache_clear", purpose="t-layer")
+        tool.close()

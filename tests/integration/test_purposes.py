@@ -77,6 +77,7 @@ def test_cache_clear_refuses_while_in_use_then_removes(tool, raw):
     assert raw.images.get(tag)
     tool.call("destroy", container=made["container"])
     cleared = tool.call("cache_clear", purpose="t-cache")
+    assert cleared["ok"], cleared
     assert tag in cleared["removed"]
     with pytest.raises(Exception):  # noqa: B017, PT011 - NotFound differs per SDK
         raw.images.get(tag)

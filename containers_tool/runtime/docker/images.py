@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -31,6 +32,20 @@ HOLDER_PREFIX = "ct-layer-holder-"
 HOLDER_STALE_S = 600
 
 
+def _rows(rows: Any, shown: Callable[[str], bool]) -> list[ImageInfo]:
+    """ImageInfos of an image list's rows, with the tags `shown` keeps."""
+    return [
+        ImageInfo(
+            id=str(r.get("Id", "")),
+            tags=[t for t in r.get("RepoTags") or [] if shown(t)],
+            labels=dict(r.get("Labels") or {}),
+            size=int(r.get("Size") or 0),
+            created=str(r.get("Created") or ""),
+        )
+        for r in rows or []
+    ]
+
+
 class DockerImages:
     """Images over the Docker API; a mixin of DockerRuntime."""
 
@@ -47,16 +62,7 @@ class DockerImages:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         with _engine_errors("Docker"):
             rows = self._api.images(filters=filters)
-        return [
-            ImageInfo(
-                id=str(r.get("Id", "")),
-                tags=[t for t in r.get("RepoTags") or [] if t != "<none>:<none>"],
-                labels=dict(r.get("Labels") or {}),
-                size=int(r.get("Size") or 0),
-                created=str(r.get("Created") or ""),
-            )
-            for r in rows or []
-        ]
+        return _rows(rows, lambda tag: tag != "<none>:<none>")
 
     def derive_image(self, base: str, tar: bytes, ref: str) -> str:
         """See Layers.derive_image: a never-started holder container, one archive, one commit."""
@@ -85,15 +91,7 @@ class DockerImages:
         """See Layers.derived_images."""
         with _engine_errors("Docker"):
             rows = self._api.images(name=repository)
-        return [
-            ImageInfo(
-                id=str(r.get("Id", "")),
-                tags=[t for t in r.get("RepoTags") or [] if t.startswith(repository + ":")],
-                labels=dict(r.get("Labels") or {}),
-                created=str(r.get("Created") or ""),
-            )
-            for r in rows or []
-        ]
+        return _rows(rows, lambda tag: tag.startswith(repository + ":"))
 
     def _sweep_holders(self) -> None:
         # A process killed mid-derive leaves its holder: created, never started, unlabelled.
