@@ -88,6 +88,15 @@ def build_failed(tag: str, error: str, tail: Iterable[str]) -> BuildFailedError:
     )
 
 
+def response_file(response: Any) -> Any:
+    """The buffered file under a streamed HTTP response (urllib3 over http.client), or None.
+
+    It may hold bytes read in with the headers; the socket under it is where docker-py's
+    `_get_raw_response_socket` looks.
+    """
+    return getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+
+
 def new_marker() -> str:
     """Returns a fresh `NAME=value` marker for one exec."""
     return f"{MARKER_VAR}={secrets.token_hex(8)}"

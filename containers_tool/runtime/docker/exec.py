@@ -21,6 +21,7 @@ from containers_tool.runtime.streams import (
     kill_argv,
     new_marker,
     read_frames,
+    response_file,
     stream_timeout,
 )
 from containers_tool.runtime.types import ExecRequest, ExecResult
@@ -41,8 +42,7 @@ def _reader(sock: Any) -> Any:
     exec in ten). The SDK hands back the socket under that file, so reading the socket alone
     loses those frames: output of a quick command came back empty.
     """
-    response = getattr(sock, "_response", None)
-    buffered = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    buffered = response_file(getattr(sock, "_response", None))
     if buffered is not None and hasattr(buffered, "read1"):
         return buffered.read1
     return lambda n: socket_read(sock, n)

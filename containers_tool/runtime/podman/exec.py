@@ -20,6 +20,7 @@ from containers_tool.runtime.streams import (
     kill_argv,
     new_marker,
     read_frames,
+    response_file,
     stream_timeout,
 )
 from containers_tool.runtime.types import ExecRequest, ExecResult
@@ -35,8 +36,7 @@ def _response_socket(response: Any) -> socket.socket | None:
     conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
     sock = getattr(conn, "sock", None)
     if not isinstance(sock, socket.socket):
-        reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+        sock = getattr(getattr(response_file(response), "raw", None), "_sock", None)
     return sock if isinstance(sock, socket.socket) else None
 
 
