@@ -30,7 +30,7 @@ from containers_tool.core import networks, owner
 from containers_tool.core.activity import Tombstone, iso, tenant_of, timeout_of
 from containers_tool.core.containers import remove
 from containers_tool.core.jobs import FALLBACK_DIR, JOBS_DIR
-from containers_tool.errors import NotFoundError, ToolError
+from containers_tool.errors import ConflictError, NotFoundError, ToolError
 from containers_tool.logs import event
 from containers_tool.models.lifecycle import CreateInput
 from containers_tool.runtime.types import ContainerInfo, ExecRequest
@@ -125,7 +125,9 @@ def _remove(
     try:
         remove(ctx, info.name, info.id, info.labels)
     except ToolError as exc:
-        if not isinstance(exc, NotFoundError):  # gone already: another sweep removed it
+        # Not found, or a conflict (Docker: "removal already in progress"): another sweep is
+        # removing it, and its tombstone must stay. Else the container is still there.
+        if not isinstance(exc, (NotFoundError, ConflictError)):
             ctx.activity.store.unbury(info.name)
         event(
             "container.remove.failed",
